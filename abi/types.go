@@ -123,7 +123,7 @@ type Answer struct {
 
 // Response is the output of verdict_evaluate: either Items or Error.
 type Response struct {
-	Items []Answer     `json:"items,omitempty"`
+	Items []Answer    `json:"items,omitempty"`
 	Error *GuestError `json:"error,omitempty"`
 }
 
