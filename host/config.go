@@ -1,0 +1,110 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/verdictpdp/verdict/abi"
+)
+
+// Combine names a combining algorithm for the answers of several modules.
+type Combine string
+
+// The combining algorithms of DESIGN §4.
+const (
+	// DenyOverrides: any DENY wins; else CONDITIONAL (allOf); else ALLOW.
+	DenyOverrides Combine = "deny-overrides"
+	// PermitOverrides: any ALLOW wins; else CONDITIONAL (anyOf); else DENY.
+	PermitOverrides Combine = "permit-overrides"
+	// FirstApplicable: the first answer that is not ABSTAIN, in file-name order.
+	FirstApplicable Combine = "first-applicable"
+)
+
+// Config configures a Host. Build it with DefaultConfig and change what you
+// need; zero values are not defaults, and Validate refuses them.
+type Config struct {
+	// Combine is the combining algorithm. Default DenyOverrides.
+	Combine Combine
+	// Default is the answer when no module claims an item or all abstain:
+	// abi.Allow or abi.Deny. Default abi.Deny (fail closed).
+	Default abi.Result
+	// CacheDir holds wazero's compilation cache so that modules compile once
+	// across restarts. Default: the user cache directory + "/verdict". When it
+	// cannot be created, modules compile in memory and New says so once.
+	CacheDir string
+	// CallTimeout bounds one guest call. Default 100 ms.
+	CallTimeout time.Duration
+	// LoadTimeout bounds loading one module (_initialize, verdict_configure,
+	// verdict_describe). Default 10 s: Go guests take a second to compile.
+	LoadTimeout time.Duration
+	// MemoryMiB caps each instance's linear memory. Default 32 MiB. A growing
+	// instance can briefly cost about 3× this in host memory.
+	MemoryMiB int
+	// OutputBytes and OutputBytesPerItem cap a guest's output for a batch of n
+	// items at OutputBytes + n*OutputBytesPerItem. Defaults 64 KiB and 4 KiB.
+	OutputBytes        int
+	OutputBytesPerItem int
+	// Instances is the most guest calls that run at once per module, and the
+	// size of its instance pool. Default GOMAXPROCS.
+	Instances int
+	// StdioBytes caps what a guest may write to stdout and stderr per call;
+	// the rest is dropped and counted. Default 64 KiB.
+	StdioBytes int
+	// LogBytes caps one verdict:host/v1 log message. Default 64 KiB.
+	LogBytes int
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	cache := ""
+	if dir, err := os.UserCacheDir(); err == nil {
+		cache = filepath.Join(dir, "verdict")
+	}
+	return Config{
+		Combine:            DenyOverrides,
+		Default:            abi.Deny,
+		CacheDir:           cache,
+		CallTimeout:        100 * time.Millisecond,
+		LoadTimeout:        10 * time.Second,
+		MemoryMiB:          32,
+		OutputBytes:        64 << 10,
+		OutputBytesPerItem: 4 << 10,
+		Instances:          runtime.GOMAXPROCS(0),
+		StdioBytes:         64 << 10,
+		LogBytes:           64 << 10,
+	}
+}
+
+// Validate reports every invalid field, each named.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Combine {
+	case DenyOverrides, PermitOverrides, FirstApplicable:
+	default:
+		errs = append(errs, fmt.Errorf("combine: %q is not one of deny-overrides, permit-overrides, first-applicable", c.Combine))
+	}
+	if c.Default != abi.Allow && c.Default != abi.Deny {
+		errs = append(errs, fmt.Errorf("default: %q is not ALLOW or DENY", c.Default))
+	}
+	positive := func(name string, v int64) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %d", name, v))
+		}
+	}
+	positive("callTimeout", int64(c.CallTimeout))
+	positive("loadTimeout", int64(c.LoadTimeout))
+	positive("memoryMiB", int64(c.MemoryMiB))
+	if c.MemoryMiB > 4096 {
+		errs = append(errs, fmt.Errorf("memoryMiB: at most 4096 (the wasm32 address space), got %d", c.MemoryMiB))
+	}
+	positive("outputBytes", int64(c.OutputBytes))
+	positive("outputBytesPerItem", int64(c.OutputBytesPerItem))
+	positive("instances", int64(c.Instances))
+	positive("stdioBytes", int64(c.StdioBytes))
+	positive("logBytes", int64(c.LogBytes))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,245 @@
+package module
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/verdictpdp/verdict/abi"
+)
+
+type counters struct {
+	calls, items, traps, timeouts, badOutput, guestErrors, denied, discarded, logDrops atomic.Uint64
+	stuck                                                                              atomic.Int64
+}
+
+// Counters is a snapshot of a module's counters.
+type Counters struct {
+	Calls, Items, Traps, Timeouts, BadOutput, GuestErrors, Denied, Discarded, LogDrops uint64
+	// Stuck is the number of calls abandoned at their deadline that have not
+	// returned yet; each holds an instance slot.
+	Stuck int64
+}
+
+// Counters returns the module's counters.
+func (m *Module) Counters() Counters {
+	c := &m.count
+	return Counters{
+		Calls: c.calls.Load(), Items: c.items.Load(), Traps: c.traps.Load(),
+		Timeouts: c.timeouts.Load(), BadOutput: c.badOutput.Load(), GuestErrors: c.guestErrors.Load(),
+		Denied: c.denied.Load(), Discarded: c.discarded.Load(), LogDrops: c.logDrops.Load(),
+		Stuck: c.stuck.Load(),
+	}
+}
+
+// Saturated reports whether stuck calls hold every instance slot.
+func (m *Module) Saturated() bool { return m.count.stuck.Load() >= int64(m.opts.Instances) }
+
+// Evaluate asks the module about items for principal p in one guest call and
+// returns one answer per item, in order. It sets each item's ID to its index
+// ("0".."n-1"), as the ABI prescribes. It never fails: every failure becomes
+// DENY with a reason naming the module and the cause.
+func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item) []abi.Answer {
+	for i := range items {
+		items[i].ID = strconv.Itoa(i)
+	}
+	answers := make([]abi.Answer, len(items))
+	input, err := json.Marshal(abi.Request{ABI: abi.Version, Principal: p, Items: items})
+	if err != nil { // cannot happen with these types; fail closed anyway
+		return m.denyAll(answers, fmt.Errorf("encode request: %w", err))
+	}
+	m.count.calls.Add(1)
+	m.count.items.Add(uint64(len(items)))
+	_, err = m.run(ctx, input, m.outputLimit(len(items)), func(out []byte) error {
+		return m.decode(out, items, answers)
+	})
+	if err != nil {
+		return m.denyAll(answers, err)
+	}
+	return answers
+}
+
+// EvaluateRaw gives input to verdict_evaluate as is and returns the output
+// unparsed. It is for conformance runs and tools, not the request path.
+func (m *Module) EvaluateRaw(ctx context.Context, input []byte) ([]byte, error) {
+	return m.run(ctx, input, m.opts.OutputBytes+1000*m.opts.OutputBytesPerItem, nil)
+}
+
+func (m *Module) outputLimit(items int) int {
+	return m.opts.OutputBytes + items*m.opts.OutputBytesPerItem
+}
+
+func (m *Module) denyAll(answers []abi.Answer, err error) []abi.Answer {
+	reason := fmt.Sprintf("module %s failed: %v", m.name, err)
+	for i := range answers {
+		answers[i] = abi.Answer{ID: strconv.Itoa(i), Result: abi.Deny, Reason: reason}
+	}
+	m.count.denied.Add(uint64(len(answers)))
+	return answers
+}
+
+type result struct {
+	out []byte
+	err error
+}
+
+// run makes one guest call on a pooled instance, bounded by CallTimeout.
+// check, when not nil, validates the output; an instance whose call or output
+// failed is thrown away. A call still running at its deadline is abandoned:
+// it keeps its slot until it returns, and counts as stuck meanwhile.
+func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]byte) error) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	select {
+	case m.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("no free instance before the deadline: %w", ctx.Err())})
+	}
+	inst, err := m.get(ctx)
+	if err != nil {
+		<-m.slots
+		return nil, m.fail(&CallError{Kind: KindTrap, Err: err})
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := inst.call(ctx, inst.evaluate, input, limit)
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		m.flushStdio(inst)
+		if r.err == nil && check != nil {
+			r.err = check(r.out)
+		}
+		if r.err != nil {
+			m.discard(ctx, inst)
+		} else {
+			m.put(inst)
+		}
+		<-m.slots
+		return r.out, m.fail(r.err)
+	case <-ctx.Done():
+		m.count.stuck.Add(1)
+		go func() {
+			<-done
+			m.discard(ctx, inst)
+			m.count.stuck.Add(-1)
+			<-m.slots
+		}()
+		return nil, m.fail(&CallError{Kind: KindTimeout, Err: fmt.Errorf("no answer within %s", m.opts.CallTimeout)})
+	}
+}
+
+// fail counts and logs err, and returns it.
+func (m *Module) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *CallError
+	if !errors.As(err, &ce) {
+		ce = &CallError{Kind: KindBadOutput, Err: err}
+		err = ce
+	}
+	switch ce.Kind {
+	case KindTrap:
+		m.count.traps.Add(1)
+	case KindTimeout:
+		m.count.timeouts.Add(1)
+	case KindBadOutput:
+		m.count.badOutput.Add(1)
+	case KindGuestError:
+		m.count.guestErrors.Add(1)
+	}
+	m.opts.Log.Warn("module call failed", "module", m.name, "kind", ce.Kind.String(), "error", ce.Err)
+	return err
+}
+
+// get returns an idle instance or a new one.
+func (m *Module) get(ctx context.Context) (*instance, error) {
+	select {
+	case inst := <-m.idle:
+		return inst, nil
+	default:
+		return m.newInstance(ctx)
+	}
+}
+
+func (m *Module) put(inst *instance) {
+	if m.closed.Load() {
+		inst.close(context.Background())
+		return
+	}
+	select {
+	case m.idle <- inst:
+	default:
+		inst.close(context.Background())
+	}
+}
+
+func (m *Module) discard(ctx context.Context, inst *instance) {
+	m.count.discarded.Add(1)
+	inst.close(ctx)
+}
+
+func (m *Module) flushStdio(inst *instance) {
+	out, dropped := inst.stdio.take()
+	if len(out) > 0 || dropped > 0 {
+		m.opts.Log.Info("guest output", "module", m.name, "output", string(out), "droppedBytes", dropped)
+	}
+}
+
+// decode parses a guest's output into answers for items; answers for items
+// the output gets wrong are DENY with a reason. A whole-batch failure (not
+// JSON, an error envelope) is returned as an error.
+func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) error {
+	if err := abi.CheckDepth(out, abi.DefaultCriteriaDepth+4); err != nil {
+		return &CallError{Kind: KindBadOutput, Err: err}
+	}
+	var resp abi.Response
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return callErr(KindBadOutput, "output is not a valid response: %v", err)
+	}
+	if resp.Error != nil {
+		return callErr(KindGuestError, "%s: %s", resp.Error.Code, resp.Error.Message)
+	}
+	seen := make([]uint8, len(items)) // 0 missing, 1 answered, 2 answered twice
+	bad := 0
+	for _, a := range resp.Items {
+		i, err := strconv.Atoi(a.ID)
+		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != a.ID {
+			bad++
+			continue
+		}
+		if seen[i] > 0 {
+			seen[i] = 2
+			continue
+		}
+		seen[i] = 1
+		if err := abi.CheckAnswer(&a, items[i].Permission, abi.DefaultCriteriaDepth, abi.DefaultCriteriaNodes); err != nil {
+			answers[i] = m.deny(i, err.Error())
+			continue
+		}
+		answers[i] = a
+	}
+	for i, s := range seen {
+		switch s {
+		case 0:
+			answers[i] = m.deny(i, "no answer for this item")
+		case 2:
+			answers[i] = m.deny(i, "item answered more than once")
+		}
+	}
+	if bad > 0 {
+		m.count.badOutput.Add(1)
+		m.opts.Log.Warn("module answered unknown ids", "module", m.name, "count", bad)
+	}
+	return nil
+}
+
+func (m *Module) deny(i int, why string) abi.Answer {
+	m.count.denied.Add(1)
+	return abi.Answer{ID: strconv.Itoa(i), Result: abi.Deny, Reason: fmt.Sprintf("module %s: %s", m.name, why)}
+}

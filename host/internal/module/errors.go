@@ -1,0 +1,66 @@
+package module
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Kind classifies why a call failed.
+type Kind int
+
+// Kinds of call failure.
+const (
+	// KindTrap: the guest trapped or exited.
+	KindTrap Kind = iota + 1
+	// KindTimeout: the call ran past its deadline.
+	KindTimeout
+	// KindBadOutput: zero return, output out of range, over the cap, or not
+	// valid JSON of the right shape.
+	KindBadOutput
+	// KindGuestError: the guest returned an error envelope.
+	KindGuestError
+	// KindBusy: no instance could be had before the deadline.
+	KindBusy
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindTrap:
+		return "trap"
+	case KindTimeout:
+		return "timeout"
+	case KindBadOutput:
+		return "bad output"
+	case KindGuestError:
+		return "guest error"
+	case KindBusy:
+		return "busy"
+	}
+	return "unknown"
+}
+
+// CallError is a failed guest call.
+type CallError struct {
+	Kind Kind
+	Err  error
+}
+
+func (e *CallError) Error() string { return e.Kind.String() + ": " + e.Err.Error() }
+func (e *CallError) Unwrap() error { return e.Err }
+
+func callErr(k Kind, format string, args ...any) *CallError {
+	return &CallError{Kind: k, Err: fmt.Errorf(format, args...)}
+}
+
+// classify turns an error from a wazero call into a CallError.
+func classify(ctx context.Context, err error) *CallError {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded ||
+		errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		return &CallError{Kind: KindTimeout, Err: err}
+	}
+	return &CallError{Kind: KindTrap, Err: err}
+}

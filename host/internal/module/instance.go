@@ -1,0 +1,167 @@
+package module
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/verdictpdp/verdict/abi"
+)
+
+// instance is one instantiated module. It is used by one goroutine at a time
+// and closed after any error.
+type instance struct {
+	mod                         api.Module
+	mem                         api.Memory
+	alloc, free, evaluate, desc api.Function
+	stdio                       *capWriter
+	// inPtr and inCap describe the cached input buffer, allocated by the
+	// guest and reused while it is large enough.
+	inPtr, inCap uint32
+	stack        [2]uint64
+}
+
+func (in *instance) close(ctx context.Context) { _ = in.mod.Close(context.WithoutCancel(ctx)) }
+
+// write copies input into a guest buffer obtained from verdict_alloc.
+func (in *instance) write(ctx context.Context, input []byte) (uint32, error) {
+	n := uint32(len(input))
+	if n > in.inCap {
+		if in.inCap > 0 {
+			in.stack[0], in.stack[1] = uint64(in.inPtr), uint64(in.inCap)
+			if err := in.free.CallWithStack(ctx, in.stack[:]); err != nil {
+				return 0, classify(ctx, err)
+			}
+			in.inPtr, in.inCap = 0, 0
+		}
+		size := n
+		if size < 4096 {
+			size = 4096
+		}
+		in.stack[0] = uint64(size)
+		if err := in.alloc.CallWithStack(ctx, in.stack[:]); err != nil {
+			return 0, classify(ctx, err)
+		}
+		ptr := uint32(in.stack[0])
+		if ptr == 0 {
+			return 0, callErr(KindBadOutput, "verdict_alloc(%d) returned 0", size)
+		}
+		in.inPtr, in.inCap = ptr, size
+	}
+	if !in.mem.Write(in.inPtr, input) {
+		return 0, callErr(KindBadOutput, "verdict_alloc returned %d, out of range for %d bytes", in.inPtr, n)
+	}
+	return n, nil
+}
+
+// call gives input to fn (an i32, i32 -> i64 export) and copies out at most
+// limit bytes of output.
+func (in *instance) call(ctx context.Context, fn api.Function, input []byte, limit int) ([]byte, error) {
+	n, err := in.write(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	in.stack[0], in.stack[1] = uint64(in.inPtr), uint64(n)
+	if err := fn.CallWithStack(ctx, in.stack[:]); err != nil {
+		return nil, classify(ctx, err)
+	}
+	return in.output(in.stack[0], limit)
+}
+
+// output bounds-checks a packed pointer and length and copies the bytes.
+func (in *instance) output(packed uint64, limit int) ([]byte, error) {
+	if packed == 0 {
+		return nil, callErr(KindBadOutput, "the guest returned 0 (failure)")
+	}
+	ptr, n := abi.Unpack(packed)
+	if int64(n) > int64(limit) {
+		return nil, callErr(KindBadOutput, "output of %d bytes is over the cap of %d", n, limit)
+	}
+	view, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return nil, callErr(KindBadOutput, "output [%d, %d+%d) is outside the guest's %d bytes of memory",
+			ptr, ptr, n, in.mem.Size())
+	}
+	return bytes.Clone(view), nil
+}
+
+func (in *instance) configure(ctx context.Context, fn api.Function, input []byte) error {
+	out, err := in.call(ctx, fn, input, 64<<10)
+	if err != nil {
+		return wrapLoad("verdict_configure", err)
+	}
+	var res abi.ConfigureOutput
+	if err := json.Unmarshal(out, &res); err != nil {
+		return wrapLoad("verdict_configure", callErr(KindBadOutput, "output is not JSON: %v", err))
+	}
+	if res.Error != nil {
+		return &LoadError{Stage: "verdict_configure", Err: callErr(KindGuestError,
+			"the module refused its settings: %s: %s", res.Error.Code, res.Error.Message)}
+	}
+	if !res.OK {
+		return wrapLoad("verdict_configure", callErr(KindBadOutput, `output %.200q is neither {"ok":true} nor an error`, out))
+	}
+	return nil
+}
+
+func (in *instance) describe(ctx context.Context, timeout time.Duration) (abi.Description, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := in.desc.CallWithStack(ctx, in.stack[:]); err != nil {
+		return abi.Description{}, wrapLoad("verdict_describe", classify(ctx, err))
+	}
+	out, err := in.output(in.stack[0], 64<<10)
+	if err != nil {
+		return abi.Description{}, wrapLoad("verdict_describe", err)
+	}
+	return parseDescription(out)
+}
+
+// LoadError is a failure in the load lifecycle of an instance.
+type LoadError struct {
+	Stage string
+	Err   error
+}
+
+func (e *LoadError) Error() string { return e.Stage + ": " + e.Err.Error() }
+func (e *LoadError) Unwrap() error { return e.Err }
+
+func wrapLoad(stage string, err error) error { return &LoadError{Stage: stage, Err: err} }
+
+// capWriter keeps at most limit bytes and counts the rest. The guest never
+// sees a write error.
+type capWriter struct {
+	mu      sync.Mutex
+	limit   int
+	buf     []byte
+	dropped int
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	room := w.limit - len(w.buf)
+	if room < 0 {
+		room = 0
+	}
+	if len(p) > room {
+		w.dropped += len(p) - room
+		w.buf = append(w.buf, p[:room]...)
+	} else {
+		w.buf = append(w.buf, p...)
+	}
+	return len(p), nil
+}
+
+// take returns what was written since the last take and how much was dropped.
+func (w *capWriter) take() ([]byte, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b, d := w.buf, w.dropped
+	w.buf, w.dropped = nil, 0
+	return b, d
+}

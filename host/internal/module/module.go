@@ -1,0 +1,351 @@
+package module
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/internal/claims"
+)
+
+// Options are the limits and shared resources for loading modules. All
+// fields are required; the host fills them from its validated Config.
+type Options struct {
+	// Cache is the compilation cache shared by every module's runtime.
+	Cache wazero.CompilationCache
+	// MemoryPages caps each instance's memory, in 64 KiB pages.
+	MemoryPages uint32
+	// CallTimeout bounds one call; LoadTimeout bounds the load lifecycle of
+	// one instance.
+	CallTimeout, LoadTimeout time.Duration
+	// OutputBytes + n*OutputBytesPerItem caps the output for n items.
+	OutputBytes, OutputBytesPerItem int
+	// Instances is the most calls that run at once, and the pool size.
+	Instances int
+	// StdioBytes caps stdout+stderr per call; LogBytes caps one log message.
+	StdioBytes, LogBytes int
+	// Log receives guest logs and output, and call failures.
+	Log *slog.Logger
+}
+
+// Source is a module to load.
+type Source struct {
+	// Name is the module's name: the file name without ".wasm".
+	Name string
+	// File is the path shown in messages.
+	File string
+	// Wasm is the module's bytes.
+	Wasm []byte
+	// Configure is the verdict_configure input (the settings envelope).
+	Configure []byte
+}
+
+// Module is a loaded, checked module and its instance pool. It is safe for
+// concurrent use.
+type Module struct {
+	name, file, sum string
+	desc            abi.Description
+	claims          claims.Set
+	opts            Options
+	configure       []byte
+	hasInit         bool
+	hasConfigure    bool
+	rt              wazero.Runtime
+	compiled        wazero.CompiledModule
+	idle            chan *instance
+	slots           chan struct{}
+	loadedAt        time.Time
+	closed          atomic.Bool
+	count           counters
+}
+
+// required exports and their signatures.
+var (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+	sig = map[string][2][]api.ValueType{
+		abi.MarkerExport:     {nil, nil},
+		abi.AllocExport:      {{i32}, {i32}},
+		abi.FreeExport:       {{i32, i32}, nil},
+		abi.EvaluateExport:   {{i32, i32}, {i64}},
+		abi.DescribeExport:   {nil, {i64}},
+		abi.ConfigureExport:  {{i32, i32}, {i64}},
+		abi.InitializeExport: {nil, nil},
+	}
+	optional = map[string]bool{abi.ConfigureExport: true, abi.InitializeExport: true}
+)
+
+// Load compiles src, checks its exports and imports, instantiates one
+// instance through the load lifecycle and reads its description. Errors name
+// the file and the problem.
+func Load(ctx context.Context, src Source, opts Options) (m *Module, err error) {
+	sum := sha256.Sum256(src.Wasm)
+	m = &Module{
+		name: src.Name, file: src.File, sum: hex.EncodeToString(sum[:]),
+		opts: opts, configure: src.Configure,
+		idle:  make(chan *instance, opts.Instances),
+		slots: make(chan struct{}, opts.Instances),
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%s: %s", src.File, fmt.Sprintf(format, args...))
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(opts.Cache).
+		WithMemoryLimitPages(opts.MemoryPages).
+		WithCloseOnContextDone(true).
+		WithCoreFeatures(api.CoreFeaturesV2)
+	m.rt = wazero.NewRuntimeWithConfig(ctx, cfg)
+	defer func() {
+		if err != nil {
+			_ = m.rt.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	m.compiled, err = m.rt.CompileModule(ctx, src.Wasm)
+	if err != nil {
+		return nil, fail("not a valid WebAssembly module: %v", err)
+	}
+	if err := m.checkImports(); err != nil {
+		return nil, fail("%v", err)
+	}
+	if err := m.checkExports(); err != nil {
+		return nil, fail("%v", err)
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
+		return nil, fail("WASI: %v", err)
+	}
+	if err := m.instantiateHostModule(ctx); err != nil {
+		return nil, fail("host module: %v", err)
+	}
+	inst, err := m.newInstance(ctx)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	desc, err := inst.describe(ctx, m.opts.LoadTimeout)
+	if err != nil {
+		inst.close(ctx)
+		return nil, fail("%v", err)
+	}
+	if m.claims, err = claims.Compile(desc.Claims); err != nil {
+		inst.close(ctx)
+		return nil, fail("verdict_describe: %v", err)
+	}
+	m.desc = desc
+	m.idle <- inst
+	m.loadedAt = time.Now()
+	return m, nil
+}
+
+func (m *Module) checkImports() error {
+	for _, f := range m.compiled.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		switch mod {
+		case abi.WASIModule:
+			continue
+		case abi.HostModule:
+			if name == abi.LogImport {
+				want := []api.ValueType{i32, i32, i32}
+				if !sameTypes(f.ParamTypes(), want) || len(f.ResultTypes()) != 0 {
+					return fmt.Errorf("import %s.%s has the wrong signature %s, want (i32, i32, i32) -> ()",
+						mod, name, signature(f))
+				}
+				continue
+			}
+		}
+		return fmt.Errorf("import %q.%q is not allowed (only %s and %s.%s)",
+			mod, name, abi.WASIModule, abi.HostModule, abi.LogImport)
+	}
+	for _, mem := range m.compiled.ImportedMemories() {
+		mod, name, _ := mem.Import()
+		return fmt.Errorf("memory import %q.%q is not allowed: a module exports its own memory", mod, name)
+	}
+	return nil
+}
+
+func (m *Module) checkExports() error {
+	if _, ok := m.compiled.ExportedMemories()[abi.MemoryExport]; !ok {
+		return fmt.Errorf("missing export %q (a memory)", abi.MemoryExport)
+	}
+	exports := m.compiled.ExportedFunctions()
+	if _, ok := exports[abi.MarkerExport]; !ok {
+		return fmt.Errorf("missing export %q: not an ABI v1 module", abi.MarkerExport)
+	}
+	var missing []string
+	for name, types := range sig {
+		f, ok := exports[name]
+		if !ok {
+			if !optional[name] {
+				missing = append(missing, name)
+			}
+			continue
+		}
+		if !sameTypes(f.ParamTypes(), types[0]) || !sameTypes(f.ResultTypes(), types[1]) {
+			return fmt.Errorf("export %q has signature %s, want %s",
+				name, signature(f), fmtSig(types[0], types[1]))
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("missing exports %s", strings.Join(missing, ", "))
+	}
+	_, m.hasInit = exports[abi.InitializeExport]
+	_, m.hasConfigure = exports[abi.ConfigureExport]
+	return nil
+}
+
+func (m *Module) instantiateHostModule(ctx context.Context) error {
+	logFn := api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+		level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+		size := n
+		if int(size) > m.opts.LogBytes {
+			size = uint32(m.opts.LogBytes)
+		}
+		msg, ok := mod.Memory().Read(ptr, size)
+		if !ok {
+			m.opts.Log.Warn("guest log out of range", "module", m.name, "ptr", ptr, "len", n)
+			return
+		}
+		if n > size {
+			m.count.logDrops.Add(uint64(n - size))
+		}
+		lvl := slog.LevelInfo
+		switch level {
+		case abi.LogDebug:
+			lvl = slog.LevelDebug
+		case abi.LogWarn:
+			lvl = slog.LevelWarn
+		case abi.LogError:
+			lvl = slog.LevelError
+		}
+		m.opts.Log.Log(ctx, lvl, string(msg), "module", m.name, "source", "guest")
+	})
+	_, err := m.rt.NewHostModuleBuilder(abi.HostModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(logFn, []api.ValueType{i32, i32, i32}, nil).
+		WithParameterNames("level", "ptr", "len").
+		Export(abi.LogImport).
+		Instantiate(ctx)
+	return err
+}
+
+// newInstance instantiates the compiled module and runs _initialize and
+// verdict_configure, bounded by LoadTimeout.
+func (m *Module) newInstance(ctx context.Context) (*instance, error) {
+	if m.closed.Load() {
+		return nil, errors.New("module closed")
+	}
+	stdio := &capWriter{limit: m.opts.StdioBytes}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions().
+		WithStdout(stdio).
+		WithStderr(stdio).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader)
+	ctx, cancel := context.WithTimeout(ctx, m.opts.LoadTimeout)
+	defer cancel()
+	mod, err := m.rt.InstantiateModule(ctx, m.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst := &instance{
+		mod: mod, mem: mod.Memory(), stdio: stdio,
+		alloc:    mod.ExportedFunction(abi.AllocExport),
+		free:     mod.ExportedFunction(abi.FreeExport),
+		evaluate: mod.ExportedFunction(abi.EvaluateExport),
+		desc:     mod.ExportedFunction(abi.DescribeExport),
+	}
+	if m.hasInit {
+		if err := mod.ExportedFunction(abi.InitializeExport).CallWithStack(ctx, inst.stack[:]); err != nil {
+			inst.close(ctx)
+			return nil, fmt.Errorf("_initialize: %w", classify(ctx, err))
+		}
+	}
+	if m.hasConfigure {
+		if err := inst.configure(ctx, mod.ExportedFunction(abi.ConfigureExport), m.configure); err != nil {
+			inst.close(ctx)
+			return nil, err
+		}
+	}
+	m.flushStdio(inst)
+	return inst, nil
+}
+
+// Name is the module's name (its file name without ".wasm").
+func (m *Module) Name() string { return m.name }
+
+// File is the module's path.
+func (m *Module) File() string { return m.file }
+
+// SHA256 is the hex SHA-256 of the module's bytes.
+func (m *Module) SHA256() string { return m.sum }
+
+// Description is what verdict_describe returned.
+func (m *Module) Description() abi.Description { return m.desc }
+
+// Claims are the module's compiled claims.
+func (m *Module) Claims() claims.Set { return m.claims }
+
+// LoadedAt is when the module finished loading.
+func (m *Module) LoadedAt() time.Time { return m.loadedAt }
+
+// Close closes the module's runtime and every instance. Calls still running
+// end with an error.
+func (m *Module) Close(ctx context.Context) error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	return m.rt.Close(ctx)
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtSig(params, results []api.ValueType) string {
+	names := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(s, ", ") + ")"
+	}
+	return names(params) + " -> " + names(results)
+}
+
+func signature(f api.FunctionDefinition) string { return fmtSig(f.ParamTypes(), f.ResultTypes()) }
+
+// parseDescription checks verdict_describe's output.
+func parseDescription(out []byte) (abi.Description, error) {
+	var d abi.Description
+	if err := json.Unmarshal(out, &d); err != nil {
+		return d, fmt.Errorf("verdict_describe: output is not a description: %v", err)
+	}
+	major, _, _ := strings.Cut(d.ABI, ".")
+	if major != "1" {
+		return d, fmt.Errorf("verdict_describe: abi %q is not supported (this host speaks 1.x)", d.ABI)
+	}
+	return d, nil
+}
