@@ -1,0 +1,3 @@
+module github.com/verdictpdp/verdict/sdk/go
+
+go 1.25.0
