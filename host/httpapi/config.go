@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Config configures the HTTP adapter. Build it with DefaultConfig and change
+// what you need; Validate refuses zero limits.
+type Config struct {
+	// BasePath is where the Backstage-compatible endpoints live. Default
+	// "/api/permission", the path Backstage's discovery gives the permission
+	// plugin. It must start with "/", be clean and not end with "/".
+	BasePath string
+	// Limits bound every request.
+	Limits Limits
+	// DevMode is backstage.auth.dangerouslyDisableDefaultAuthPolicy: a request
+	// without a token reaches POST {base}/authorize as principal "none", and
+	// /v1/* is open to anyone. Default false.
+	DevMode bool
+	// StaticTokens are the static external-access tokens
+	// (backstage.auth.externalAccess entries of type static). A caller
+	// presenting one is the service principal with its Subject.
+	StaticTokens []StaticToken
+	// TrustedSubjects lists the subjects of static tokens that may call
+	// /v1/* (assert principals, read policy status). Default none.
+	TrustedSubjects []string
+}
+
+// Limits bound one request. None may be zero: zero never means unlimited.
+type Limits struct {
+	// BodyBytes is the largest request body accepted; larger bodies get 413.
+	// Default 1 MiB (Backstage: 100 KiB, a known pain point).
+	BodyBytes int64
+	// BatchItems is the most items one request may carry; more is 400.
+	// Default 1000.
+	BatchItems int
+	// JSONDepth is the deepest nesting of objects and arrays accepted in a
+	// body; deeper is 400. Default 32. At least 4, the depth of a valid
+	// request.
+	JSONDepth int
+	// RequestTimeout bounds deciding one request. Default 1 s.
+	RequestTimeout time.Duration
+}
+
+// StaticToken is a static external-access token and the service subject it
+// stands for.
+type StaticToken struct {
+	// Token is the secret bearer token: at least 8 characters, no
+	// whitespace (Backstage's rule).
+	Token string
+	// Subject names the caller, e.g. "catalog-service".
+	Subject string
+}
+
+// DefaultConfig returns the defaults documented on Config and Limits.
+func DefaultConfig() Config {
+	return Config{
+		BasePath: "/api/permission",
+		Limits: Limits{
+			BodyBytes:      1 << 20,
+			BatchItems:     1000,
+			JSONDepth:      32,
+			RequestTimeout: time.Second,
+		},
+	}
+}
+
+// minJSONDepth is the nesting of a valid request: {items:[{permission:{attributes:{}}}]}.
+const minJSONDepth = 4
+
+// Validate reports every invalid field, each named. Error messages never
+// contain a token.
+func (c Config) Validate() error {
+	var errs []error
+	bp := c.BasePath
+	switch {
+	case !strings.HasPrefix(bp, "/") || bp == "/":
+		errs = append(errs, fmt.Errorf("basePath: %q must start with / and not be /", bp))
+	case path.Clean(bp) != bp:
+		errs = append(errs, fmt.Errorf("basePath: %q is not a clean path (want %q)", bp, path.Clean(bp)))
+	case bp == "/v1" || strings.HasPrefix(bp, "/v1/") || bp == "/healthz" || bp == "/readyz":
+		errs = append(errs, fmt.Errorf("basePath: %q collides with Verdict's own routes", bp))
+	}
+	if c.Limits.BodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("limits.bodyBytes: must be positive, got %d", c.Limits.BodyBytes))
+	}
+	if c.Limits.BatchItems <= 0 {
+		errs = append(errs, fmt.Errorf("limits.batchItems: must be positive, got %d", c.Limits.BatchItems))
+	}
+	if c.Limits.JSONDepth < minJSONDepth {
+		errs = append(errs, fmt.Errorf("limits.jsonDepth: must be at least %d, got %d", minJSONDepth, c.Limits.JSONDepth))
+	}
+	if c.Limits.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("limits.requestTimeout: must be positive, got %s", c.Limits.RequestTimeout))
+	}
+	seen := make(map[string]int, len(c.StaticTokens))
+	for i, t := range c.StaticTokens {
+		if len(t.Token) < 8 || strings.IndexFunc(t.Token, unicode.IsSpace) >= 0 {
+			errs = append(errs, fmt.Errorf("staticTokens[%d]: token must be at least 8 characters without whitespace", i))
+		}
+		if t.Subject == "" {
+			errs = append(errs, fmt.Errorf("staticTokens[%d]: subject is required", i))
+		}
+		if j, dup := seen[t.Token]; dup {
+			errs = append(errs, fmt.Errorf("staticTokens[%d]: same token as staticTokens[%d]", i, j))
+		}
+		seen[t.Token] = i
+	}
+	for i, s := range c.TrustedSubjects {
+		if s == "" {
+			errs = append(errs, fmt.Errorf("trustedSubjects[%d]: empty subject", i))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,93 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/verdictpdp/verdict/abi"
+)
+
+// isJSON reports whether the request's content type is application/json,
+// the only type Backstage's express.json() parses. A charset other than
+// UTF-8 is an error (415), as in body-parser.
+func isJSON(r *http.Request) (bool, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return false, nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return false, nil
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return true, newError(nameUnsupportedMedia, `unsupported charset "`+strings.ToUpper(cs)+`"`)
+	}
+	return true, nil
+}
+
+// bufPool recycles request body buffers; decoded values copy what they
+// keep, so a buffer is free again once the body is decoded. Buffers that
+// grew past maxPooledBuffer are dropped rather than kept alive.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 64 << 10
+
+func getBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// readJSON reads r's body (at most Limits.BodyBytes, else 413), checks its
+// nesting depth (400) and decodes it (400 SyntaxError when malformed). Like
+// body-parser in strict mode, the top level must be an object or an array,
+// and an empty body is {}.
+func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
+	limit := s.cfg.Limits.BodyBytes
+	if r.ContentLength > limit {
+		return nil, &apiError{name: namePayloadTooLarge, message: "request entity too large",
+			tooLarge: &tooLarge{limit: limit, length: r.ContentLength}}
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &apiError{name: namePayloadTooLarge, message: "request entity too large",
+				tooLarge: &tooLarge{limit: limit, length: -1}}
+		}
+		return nil, &apiError{name: nameBadRequest, message: "request aborted"}
+	}
+	data := bytes.TrimLeft(buf.Bytes(), " \t\r\n")
+	if len(data) == 0 {
+		return map[string]any{}, nil
+	}
+	if data[0] != '{' && data[0] != '[' {
+		return nil, newError(nameSyntax, "Unexpected token "+strconv.QuoteRune(rune(data[0]))+
+			", the body must be a JSON object or array")
+	}
+	if err := abi.CheckDepth(data, s.cfg.Limits.JSONDepth); err != nil {
+		return nil, newError(nameInput, "request body is nested more than "+
+			strconv.Itoa(s.cfg.Limits.JSONDepth)+" levels deep")
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, newError(nameSyntax, se.Error()+" at position "+strconv.FormatInt(se.Offset, 10))
+		}
+		return nil, newError(nameSyntax, err.Error())
+	}
+	return v, nil
+}

@@ -1,0 +1,44 @@
+// Package httpapi is Verdict's HTTP adapter: the Backstage-compatible
+// permission endpoints (POST {base}/authorize, GET {base}/health), the native
+// API (POST /v1/authorize, GET /v1/policies) and the probes (/healthz,
+// /readyz). It turns requests into host.Query batches for a Decider and
+// answers in Backstage's wire format.
+//
+// # Order of checks on POST {base}/authorize
+//
+// Backstage's own order, as measured against a real backend:
+//
+//  1. the bearer token is verified (401 AuthenticationError when it is
+//     missing, outside dev mode, or unknown);
+//  2. the body is read and parsed (413 PayloadTooLargeError above
+//     Limits.BodyBytes, 400 InputError when nested deeper than
+//     Limits.JSONDepth, 400 SyntaxError for malformed JSON; a body without
+//     a JSON content type is not read at all and counts as {});
+//  3. service principals are refused (403 NotAllowedError);
+//  4. the body is validated like Backstage's zod schema (400 InputError whose
+//     message is the JSON dump of zod-shaped issues; unknown keys are
+//     stripped, not rejected), and more than Limits.BatchItems items is 400
+//     (a declared deviation: Backstage has no cap);
+//  5. the direct-user rule (a user without an actor may not ask about a
+//     resource permission without a resourceRef: 400 InputError);
+//  6. the Decider is asked, under a deadline of Limits.RequestTimeout.
+//
+// # Answers
+//
+// Every item is answered once, in request order, with its id echoed as
+// given (duplicates included). An item whose resourceRef is an array is
+// asked as one host.Query per ref and answered with an array result, always,
+// even when every element is the same (Backstage would sometimes answer a
+// scalar; its clients accept both). A CONDITIONAL decision for an item that
+// carries a resourceRef is never returned: until apply-conditions
+// resolution exists it becomes DENY with a reason. Any item may carry a
+// "reason" string, which Backstage clients strip.
+//
+// # Errors
+//
+// Every error uses Backstage's envelope
+// {"error":{"name","message"},"request":{"method","url"},"response":{"statusCode"}}
+// with request.url relative to the base path for the Backstage endpoints.
+// One function, classify, maps errors to statuses. No error path answers
+// ALLOW.
+package httpapi

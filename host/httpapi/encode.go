@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host"
+)
+
+const contentTypeJSON = "application/json; charset=utf-8"
+
+// writeJSON writes body with status and the JSON content type.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{contentTypeJSON}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string the way JavaScript's
+// JSON.stringify writes it: only '"', '\\' and control characters are
+// escaped (no HTML escaping), so echoed values read as Backstage would echo
+// them. Invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// reasonConditionalRef explains why a CONDITIONAL decision for an item
+// with a resourceRef is DENY: resolving it needs the owning plugin's
+// apply-conditions endpoint, which Verdict does not call yet.
+const reasonConditionalRef = "conditional decisions for items with a resourceRef cannot be resolved yet (apply-conditions is not implemented)"
+
+// appendItem appends the answer for it, whose queries were decided as ds
+// (one Decision per query, in order), as {"id","result",...}. It never
+// turns anything into ALLOW: an unexpected result becomes DENY with a
+// reason.
+func appendItem(b []byte, it *item, ds []host.Decision) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendString(b, it.id)
+	b = append(b, `,"result":`...)
+	if it.kind != refArray {
+		d := &ds[0]
+		res, reason := d.Result, d.Reason
+		switch res {
+		case abi.Allow, abi.Deny:
+		case abi.Conditional:
+			switch {
+			case it.kind == refString:
+				res, reason = abi.Deny, joinReason(reasonConditionalRef, reason)
+			case d.Conditions == nil || d.PluginID == "":
+				res, reason = abi.Deny, joinReason("host returned an incomplete CONDITIONAL decision", reason)
+			}
+		default:
+			res, reason = abi.Deny, joinReason("host returned an unexpected result "+string(res), reason)
+		}
+		b = appendString(b, string(res))
+		if res == abi.Conditional {
+			b = append(b, `,"pluginId":`...)
+			b = appendString(b, d.PluginID)
+			b = append(b, `,"resourceType":`...)
+			b = appendString(b, d.ResourceType)
+			c, err := json.Marshal(d.Conditions)
+			if err != nil {
+				return b, err
+			}
+			b = append(b, `,"conditions":`...)
+			b = append(b, c...)
+		}
+		if reason != "" {
+			b = append(b, `,"reason":`...)
+			b = appendString(b, reason)
+		}
+		return append(b, '}'), nil
+	}
+	// An array resourceRef: one result per ref, always an array.
+	var reasons []string
+	addReason := func(r string) {
+		if r == "" || slices.Contains(reasons, r) {
+			return
+		}
+		reasons = append(reasons, r)
+	}
+	b = append(b, '[')
+	for i := range ds {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		d := &ds[i]
+		res := d.Result
+		switch res {
+		case abi.Allow, abi.Deny:
+		case abi.Conditional:
+			res = abi.Deny
+			addReason(reasonConditionalRef)
+		default:
+			res = abi.Deny
+			addReason("host returned an unexpected result " + string(d.Result))
+		}
+		addReason(d.Reason)
+		b = appendString(b, string(res))
+	}
+	b = append(b, ']')
+	if len(reasons) > 0 {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, strings.Join(reasons, "; "))
+	}
+	return append(b, '}'), nil
+}
+
+func joinReason(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "; " + b
+}

@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host"
+)
+
+// Decider is what the HTTP layer needs from a policy host. *host.Host
+// implements it.
+type Decider interface {
+	// Decide answers qs for principal p, one Decision per Query in order.
+	// It fails only when no decision can be made at all (host.ErrNoSnapshot,
+	// host.ErrClosed); every module failure is a DENY with a reason.
+	Decide(ctx context.Context, p abi.Principal, qs []host.Query) (*host.Decisions, error)
+	// Status describes the active snapshot and every module.
+	Status() host.Status
+	// Ready returns nil when the host can answer, else why not.
+	Ready() error
+}
+
+var _ Decider = (*host.Host)(nil)
+
+// server holds the routes' shared state. It is immutable after New.
+type server struct {
+	cfg Config
+	d   Decider
+	log *slog.Logger
+	ids *identities
+}
+
+// New returns the HTTP handler for cfg, answering with d. cfg must pass
+// Validate; log may be nil (nothing is logged). Tokens are never logged.
+func New(cfg Config, d Decider, log *slog.Logger) (http.Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
+	if d == nil {
+		return nil, errors.New("httpapi: nil Decider")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{cfg: cfg, d: d, log: log, ids: newIdentities(cfg)}
+	base := cfg.BasePath
+	r := mux.NewRouter()
+	r.Handle(base+"/authorize", s.route(http.MethodPost, true, s.authorize))
+	r.Handle(base+"/health", s.route(http.MethodGet, true, s.health))
+	r.Handle("/v1/authorize", s.route(http.MethodPost, false, s.nativeAuthorize))
+	r.Handle("/v1/policies", s.route(http.MethodGet, false, s.policies))
+	r.Handle("/healthz", s.route(http.MethodGet, false, s.health))
+	r.Handle("/readyz", s.route(http.MethodGet, false, s.ready))
+	r.NotFoundHandler = http.HandlerFunc(s.notFound)
+	return s.recoverer(r), nil
+}
+
+// route serves h for method only. On a Backstage route another method gets
+// 404 with an empty body, as from Backstage's router; elsewhere 405 with
+// Allow.
+func (s *server) route(method string, backstage bool, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == method {
+			h(w, r)
+			return
+		}
+		if backstage {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Allow", method)
+		s.writeError(w, r, s.url(r), newError(nameMethodNotAllowed,
+			"Method "+r.Method+" is not allowed on "+r.URL.Path+"; use "+method))
+	})
+}
+
+// notFound answers unknown paths: under the base path like Backstage (404,
+// empty body), elsewhere with a NotFoundError envelope.
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	if s.isBackstage(r) {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	s.writeError(w, r, s.url(r), errNotFound)
+}
+
+func (s *server) isBackstage(r *http.Request) bool {
+	p, base := r.URL.Path, s.cfg.BasePath
+	return p == base || strings.HasPrefix(p, base+"/")
+}
+
+// url is the request URL as the envelope shows it: relative to the base
+// path for Backstage endpoints (as Backstage's plugin router sees it), the
+// full path otherwise; the query string is kept.
+func (s *server) url(r *http.Request) string {
+	p := r.URL.Path
+	if s.isBackstage(r) {
+		p = strings.TrimPrefix(p, s.cfg.BasePath)
+		if p == "" {
+			p = "/"
+		}
+	}
+	if r.URL.RawQuery != "" {
+		p += "?" + r.URL.RawQuery
+	}
+	return p
+}
+
+// recoverer turns a panic in a handler into a 500 envelope (never an
+// answer) and logs it.
+func (s *server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, s.url(r), fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+var okBody = []byte(`{"status":"ok"}`)
+
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, okBody)
+}
+
+// ready is /readyz: 200 when the Decider is ready, else 503 saying why.
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	if err := s.d.Ready(); err != nil {
+		s.writeError(w, r, s.url(r), &apiError{name: nameServiceUnavailable, message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, okBody)
+}
