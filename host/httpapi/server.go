@@ -50,7 +50,12 @@ func New(cfg Config, d Decider, log *slog.Logger) (http.Handler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{cfg: cfg, d: d, log: log, ids: newIdentities(cfg)}
-	base := cfg.BasePath
+	return s.handler()
+}
+
+// handler builds the routes.
+func (s *server) handler() (http.Handler, error) {
+	base := s.cfg.BasePath
 	r := mux.NewRouter()
 	r.Handle(base+"/authorize", s.route(http.MethodPost, true, s.authorize))
 	r.Handle(base+"/health", s.route(http.MethodGet, true, s.health))

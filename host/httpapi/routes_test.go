@@ -1,0 +1,244 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host"
+)
+
+var errSecret = errors.New("secret detail of the host")
+
+func errDeadline() error { return fmt.Errorf("decide: %w", context.DeadlineExceeded) }
+
+func TestRoutes(t *testing.T) {
+	tests := []struct {
+		name   string
+		req    req
+		status int
+		body   string // exact body, when set
+		errNm  string // envelope error name, when set
+		url    string
+		allow  string
+	}{
+		{name: "GET authorize is 404 with an empty body", req: req{method: "GET", path: authorizePath}, status: 404, body: ""},
+		{name: "unknown path under base is 404 with an empty body", req: req{method: "GET", path: "/api/permission/nope"}, status: 404, body: ""},
+		{name: "Backstage health is open", req: req{method: "GET", path: "/api/permission/health"}, status: 200, body: `{"status":"ok"}`},
+		{name: "healthz", req: req{method: "GET", path: "/healthz"}, status: 200, body: `{"status":"ok"}`},
+		{name: "unknown route", req: req{method: "GET", path: "/nope?x=1"}, status: 404, errNm: "NotFoundError", url: "/nope?x=1"},
+		{name: "wrong method on native route", req: req{method: "GET", path: "/v1/authorize"}, status: 405, errNm: "MethodNotAllowedError", url: "/v1/authorize", allow: "POST"},
+		{name: "wrong method on healthz", req: req{method: "DELETE", path: "/healthz"}, status: 405, errNm: "MethodNotAllowedError", url: "/healthz", allow: "GET"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := newTestServer(t, testConfig(false))
+			r := do(t, h, tc.req)
+			if tc.errNm != "" {
+				requireEnvelope(t, r, tc.status, tc.errNm, tc.url)
+				require.Equal(t, tc.allow, r.header.Get("Allow"))
+				return
+			}
+			require.Equal(t, tc.status, r.status)
+			require.Equal(t, tc.body, r.body)
+			if tc.body != "" {
+				require.Equal(t, contentTypeJSON, r.header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	h, f := newTestServer(t, testConfig(false))
+	f.ready = host.ErrNoSnapshot
+	e := requireEnvelope(t, do(t, h, req{method: "GET", path: "/readyz"}), 503, "ServiceUnavailableError", "/readyz")
+	require.Equal(t, host.ErrNoSnapshot.Error(), e.Error.Message)
+	f.ready = nil
+	r := do(t, h, req{method: "GET", path: "/readyz"})
+	require.Equal(t, 200, r.status)
+	require.JSONEq(t, `{"status":"ok"}`, r.body)
+}
+
+func TestNativeAccess(t *testing.T) {
+	body := `{"principal":{"type":"none"},"items":[` + basicAllow + `]}`
+	tests := []struct {
+		name   string
+		dev    bool
+		path   string
+		method string
+		token  string
+		status int
+		errNm  string
+	}{
+		{name: "authorize: no token", path: "/v1/authorize", status: 401, errNm: "AuthenticationError"},
+		{name: "authorize: unknown token", path: "/v1/authorize", token: "nope-nope-nope", status: 401, errNm: "AuthenticationError"},
+		{name: "authorize: untrusted token", path: "/v1/authorize", token: serviceToken, status: 403, errNm: "NotAllowedError"},
+		{name: "authorize: trusted token", path: "/v1/authorize", token: trustedToken, status: 200},
+		{name: "authorize: dev mode is open", dev: true, path: "/v1/authorize", status: 200},
+		{name: "policies: no token", path: "/v1/policies", method: "GET", status: 401, errNm: "AuthenticationError"},
+		{name: "policies: untrusted token", path: "/v1/policies", method: "GET", token: serviceToken, status: 403, errNm: "NotAllowedError"},
+		{name: "policies: trusted token", path: "/v1/policies", method: "GET", token: trustedToken, status: 200},
+		{name: "policies: dev mode is open", dev: true, path: "/v1/policies", method: "GET", status: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, f := newTestServer(t, testConfig(tc.dev))
+			f.status = host.Status{Generation: 3, Policies: []host.PolicyStatus{{Name: "allow-all", File: "allow-all.wasm",
+				Status: host.StatusOK, Claims: []string{"*"}, LoadedAt: time.Unix(0, 0).UTC()}}}
+			rq := req{method: tc.method, path: tc.path, token: tc.token}
+			if tc.method == "" {
+				rq.body = body
+			}
+			r := do(t, h, rq)
+			if tc.errNm != "" {
+				requireEnvelope(t, r, tc.status, tc.errNm, tc.path)
+				require.Zero(t, f.numCalls())
+				return
+			}
+			require.Equal(t, tc.status, r.status, r.body)
+			if tc.path == "/v1/policies" {
+				var st host.Status
+				require.NoError(t, json.Unmarshal([]byte(r.body), &st))
+				require.Equal(t, uint64(3), st.Generation)
+				require.Len(t, st.Policies, 1)
+				require.Equal(t, "allow-all", st.Policies[0].Name)
+			}
+		})
+	}
+}
+
+func TestNativeAuthorize(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		ct     string
+		status int
+		errNm  string
+		want   string // JSON answer or zod issues
+	}{
+		{name: "user principal, query variant allowed (no direct-user rule)",
+			body: `{"principal":{"type":"user","userEntityRef":"user:default/alice","ownershipEntityRefs":["group:default/a"]},
+				"items":[{"id":"q","permission":{"type":"resource","name":"c.cond","attributes":{},"resourceType":"catalog-entity"}}]}`,
+			status: 200,
+			want: `{"generation":7,"items":[{"id":"q","result":"CONDITIONAL","pluginId":"catalog","resourceType":"catalog-entity",
+				"conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["user:default/alice"]}},"reason":"owner rule"}]}`},
+		{name: "CONDITIONAL with a ref is DENY",
+			body: `{"principal":{"type":"service","subject":"s"},
+				"items":[{"id":"q","resourceRef":"component:default/x","permission":{"type":"resource","name":"c.cond","attributes":{},"resourceType":"catalog-entity"}}]}`,
+			status: 200,
+			want:   `{"generation":7,"items":[{"id":"q","result":"DENY","reason":"` + reasonConditionalRef + `; owner rule"}]}`},
+		{name: "missing principal", body: `{"items":[]}`, status: 400, errNm: "InputError",
+			want: `[{"code":"invalid_type","expected":"object","received":"undefined","path":["principal"],"message":"Required"}]`},
+		{name: "principal without type", body: `{"principal":{},"items":[]}`, status: 400, errNm: "InputError",
+			want: `[{"code":"invalid_type","expected":"'user' | 'service' | 'none'","received":"undefined","path":["principal","type"],"message":"Required"}]`},
+		{name: "unknown principal type", body: `{"principal":{"type":"robot"},"items":[]}`, status: 400, errNm: "InputError",
+			want: `[{"received":"robot","code":"invalid_enum_value","options":["user","service","none"],"path":["principal","type"],"message":"Invalid enum value. Expected 'user' | 'service' | 'none', received 'robot'"}]`},
+		{name: "user without userEntityRef", body: `{"principal":{"type":"user"},"items":[]}`, status: 400, errNm: "InputError",
+			want: `[{"code":"invalid_type","expected":"string","received":"undefined","path":["principal","userEntityRef"],"message":"Required"}]`},
+		{name: "user with empty userEntityRef and bad items", body: `{"principal":{"type":"user","userEntityRef":""},"items":{}}`, status: 400, errNm: "InputError",
+			want: `[{"code":"too_small","minimum":1,"type":"string","inclusive":true,"exact":false,"message":"String must contain at least 1 character(s)","path":["principal","userEntityRef"]},
+				{"code":"invalid_type","expected":"array","received":"object","path":["items"],"message":"Expected array, received object"}]`},
+		{name: "not JSON", body: `{"principal":{"type":"none"},"items":[]}`, ct: "text/plain", status: 415, errNm: "UnsupportedMediaTypeError"},
+		{name: "batch over limit", body: `{"principal":{"type":"none"},` + manyItems(1001)[1:], status: 400, errNm: "InputError"},
+		{name: "depth bomb", body: `{"principal":{"type":"none"},"items":` + depthBomb(40)[10:], status: 400, errNm: "InputError"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, f := newTestServer(t, testConfig(true))
+			r := do(t, h, req{path: "/v1/authorize", body: tc.body, contentType: tc.ct})
+			if tc.errNm != "" {
+				e := requireEnvelope(t, r, tc.status, tc.errNm, "/v1/authorize")
+				if tc.want != "" {
+					require.JSONEq(t, tc.want, e.Error.Message)
+				}
+				require.Zero(t, f.numCalls())
+				return
+			}
+			require.Equal(t, tc.status, r.status, r.body)
+			require.JSONEq(t, tc.want, r.body)
+		})
+	}
+}
+
+func TestNativePrincipalDecoded(t *testing.T) {
+	h, f := newTestServer(t, testConfig(true))
+	body := `{"principal":{"type":"user","userEntityRef":"user:default/alice","ownershipEntityRefs":["group:default/a"],
+		"actor":{"type":"service","subject":"plugin:catalog"},"extra":true},"items":[` + basicAllow + `]}`
+	r := do(t, h, req{path: "/v1/authorize", body: body})
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	p := f.lastCall(t).principal
+	require.Equal(t, "user", p.Type)
+	require.Equal(t, "user:default/alice", p.UserEntityRef)
+	require.Equal(t, []string{"group:default/a"}, p.OwnershipEntityRefs)
+	require.NotNil(t, p.Actor)
+	require.Equal(t, "plugin:catalog", p.Actor.Subject)
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		errs   []string
+	}{
+		{name: "defaults", change: func(*Config) {}},
+		{name: "base path without slash", change: func(c *Config) { c.BasePath = "api" }, errs: []string{"basePath"}},
+		{name: "base path with trailing slash", change: func(c *Config) { c.BasePath = "/api/" }, errs: []string{"basePath"}},
+		{name: "base path colliding", change: func(c *Config) { c.BasePath = "/v1" }, errs: []string{"basePath"}},
+		{name: "zero limits", change: func(c *Config) { c.Limits = Limits{} },
+			errs: []string{"limits.bodyBytes", "limits.batchItems", "limits.jsonDepth", "limits.requestTimeout"}},
+		{name: "short token", change: func(c *Config) { c.StaticTokens = []StaticToken{{Token: "short", Subject: "s"}} },
+			errs: []string{"staticTokens[0]: token"}},
+		{name: "token with space", change: func(c *Config) { c.StaticTokens = []StaticToken{{Token: "a long token", Subject: "s"}} },
+			errs: []string{"staticTokens[0]: token"}},
+		{name: "duplicate token and no subject", change: func(c *Config) {
+			c.StaticTokens = []StaticToken{{Token: "abcdefgh12", Subject: "s"}, {Token: "abcdefgh12"}}
+		}, errs: []string{"staticTokens[1]: subject", "staticTokens[1]: same token"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.change(&c)
+			err := c.Validate()
+			if len(tc.errs) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, e := range tc.errs {
+				require.Contains(t, err.Error(), e)
+			}
+			require.NotContains(t, err.Error(), "abcdefgh12", "errors must not show tokens")
+			_, nerr := New(c, &fakeDecider{}, nil)
+			require.Error(t, nerr)
+		})
+	}
+}
+
+func TestNewRefusesNilDecider(t *testing.T) {
+	_, err := New(DefaultConfig(), nil, nil)
+	require.Error(t, err)
+}
+
+func TestPanicIsAnEnvelope(t *testing.T) {
+	h, f := newTestServer(t, testConfig(true))
+	f.status = host.Status{}
+	// A Decider that panics.
+	ph, err := New(testConfig(true), panicDecider{f}, nil)
+	require.NoError(t, err)
+	_ = h
+	r := do(t, ph, req{path: authorizePath, body: validBody})
+	requireEnvelope(t, r, 500, "Error", "/authorize")
+}
+
+type panicDecider struct{ *fakeDecider }
+
+func (panicDecider) Decide(context.Context, abi.Principal, []host.Query) (*host.Decisions, error) {
+	panic("boom")
+}
