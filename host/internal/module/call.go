@@ -122,10 +122,12 @@ func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]
 		<-m.slots
 		return r.out, m.fail(r.err)
 	case <-ctx.Done():
+		// The instance is never used again; it closes when the call returns.
+		m.count.discarded.Add(1)
 		m.count.stuck.Add(1)
 		go func() {
 			<-done
-			m.discard(ctx, inst)
+			inst.close(ctx)
 			m.count.stuck.Add(-1)
 			<-m.slots
 		}()

@@ -92,9 +92,9 @@ var (
 // Load compiles src, checks its exports and imports, instantiates one
 // instance through the load lifecycle and reads its description. Errors name
 // the file and the problem.
-func Load(ctx context.Context, src Source, opts Options) (m *Module, err error) {
+func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) {
 	sum := sha256.Sum256(src.Wasm)
-	m = &Module{
+	m := &Module{
 		name: src.Name, file: src.File, sum: hex.EncodeToString(sum[:]),
 		opts: opts, configure: src.Configure,
 		idle:  make(chan *instance, opts.Instances),
@@ -108,10 +108,11 @@ func Load(ctx context.Context, src Source, opts Options) (m *Module, err error) 
 		WithMemoryLimitPages(opts.MemoryPages).
 		WithCloseOnContextDone(true).
 		WithCoreFeatures(api.CoreFeaturesV2)
-	m.rt = wazero.NewRuntimeWithConfig(ctx, cfg)
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	m.rt = rt
 	defer func() {
 		if err != nil {
-			_ = m.rt.Close(context.WithoutCancel(ctx))
+			_ = rt.Close(context.WithoutCancel(ctx))
 		}
 	}()
 	m.compiled, err = m.rt.CompileModule(ctx, src.Wasm)
