@@ -98,6 +98,19 @@ func (d *decoder) null() bool {
 	return false
 }
 
+// wrongType reports that the next value is not of the wanted type, or a
+// syntax error when no value starts at all.
+func (d *decoder) wrongType(want string) error {
+	switch c := d.peek(); {
+	case c == 0:
+		return d.fail(errSyntax, "unexpected end of input")
+	case c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n' || c == '-' || ('0' <= c && c <= '9'):
+		return d.fail(errWantType, want)
+	default:
+		return d.fail(errSyntax, "unexpected character "+strconv.QuoteRune(rune(c)))
+	}
+}
+
 // enter and leave track nesting depth.
 func (d *decoder) enter() error {
 	d.depth++
@@ -114,7 +127,7 @@ func (d *decoder) leave() { d.depth-- }
 // before the member's value. member must consume the value.
 func (d *decoder) object(member func(key []byte) error) error {
 	if d.peek() != '{' {
-		return d.fail(errWantType, "want an object")
+		return d.wrongType("want an object")
 	}
 	if err := d.enter(); err != nil {
 		return err
@@ -157,7 +170,7 @@ func (d *decoder) object(member func(key []byte) error) error {
 // calling elem positioned before each element. elem must consume it.
 func (d *decoder) array(elem func() error) error {
 	if d.peek() != '[' {
-		return d.fail(errWantType, "want an array")
+		return d.wrongType("want an array")
 	}
 	if err := d.enter(); err != nil {
 		return err
@@ -188,7 +201,7 @@ func (d *decoder) array(elem func() error) error {
 // str decodes the string that must come next.
 func (d *decoder) str() (string, error) {
 	if d.peek() != '"' {
-		return "", d.fail(errWantType, "want a string")
+		return "", d.wrongType("want a string")
 	}
 	b, err := d.stringBytes()
 	return string(b), err

@@ -73,7 +73,7 @@ func (d *decoder) int(dst *int64) error {
 	}
 	c := d.peek()
 	if c != '-' && (c < '0' || c > '9') {
-		return d.fail(errWantType, "want a number")
+		return d.wrongType("want a number")
 	}
 	lit, err := d.number()
 	if err != nil {
