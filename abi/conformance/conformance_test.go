@@ -165,7 +165,7 @@ func TestCheckFails(t *testing.T) {
 		{"error envelope", fixed(`{"error":{"code":"boom","message":"policy exploded"}}`), "module returned error boom: policy exploded"},
 		{"not json", fixed(`not json at all`), "output"},
 		{"empty items", fixed(`{"items":[]}`), "got 0 answers, want 3"},
-		{"too deep", fixed(`{"items":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`), "nested too deeply"},
+		{"too deep", fixed(`{"items":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), "nested too deeply"},
 		{"evaluator error", func(context.Context, []byte) ([]byte, error) { return nil, errors.New("trap") }, "evaluate: trap"},
 	}
 	for _, tt := range tests {

@@ -87,7 +87,7 @@ func Check(ctx context.Context, eval Evaluator, c Case) error {
 	if err != nil {
 		return fmt.Errorf("case %s: evaluate: %w", c.Name, err)
 	}
-	if err := abi.CheckDepth(out, abi.DefaultCriteriaDepth+4); err != nil {
+	if err := abi.CheckDepth(out, 2*abi.DefaultCriteriaDepth+8); err != nil {
 		return fmt.Errorf("case %s: output: %w", c.Name, err)
 	}
 	var resp abi.Response

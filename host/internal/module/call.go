@@ -197,21 +197,38 @@ func (m *Module) flushStdio(inst *instance) {
 // the output gets wrong are DENY with a reason. A whole-batch failure (not
 // JSON, an error envelope) is returned as an error.
 func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) error {
-	if err := abi.CheckDepth(out, abi.DefaultCriteriaDepth+4); err != nil {
+	// Each criteria level is two JSON levels, plus three for the wrapper; the
+	// real criteria limits are checked by abi.CheckAnswer.
+	if err := abi.CheckDepth(out, 2*abi.DefaultCriteriaDepth+8); err != nil {
 		return &CallError{Kind: KindBadOutput, Err: err}
 	}
-	var resp abi.Response
+	var resp struct {
+		Items []json.RawMessage `json:"items"`
+		Error *abi.GuestError   `json:"error"`
+	}
 	if err := json.Unmarshal(out, &resp); err != nil {
 		return callErr(KindBadOutput, "output is not a valid response: %v", err)
 	}
 	if resp.Error != nil {
 		return callErr(KindGuestError, "%s: %s", resp.Error.Code, resp.Error.Message)
 	}
+	if resp.Items == nil {
+		return callErr(KindBadOutput, "output has neither items nor error")
+	}
 	seen := make([]uint8, len(items)) // 0 missing, 1 answered, 2 answered twice
 	bad := 0
-	for _, a := range resp.Items {
-		i, err := strconv.Atoi(a.ID)
-		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != a.ID {
+	for _, raw := range resp.Items {
+		// The id first, so that an answer that does not decode is DENY for
+		// its own item only.
+		var head struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &head) != nil {
+			bad++
+			continue
+		}
+		i, err := strconv.Atoi(head.ID)
+		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != head.ID {
 			bad++
 			continue
 		}
@@ -220,6 +237,11 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 			continue
 		}
 		seen[i] = 1
+		var a abi.Answer
+		if err := json.Unmarshal(raw, &a); err != nil {
+			answers[i] = m.deny(i, fmt.Sprintf("%v: %v", abi.ErrInvalidAnswer, err))
+			continue
+		}
 		if err := abi.CheckAnswer(&a, items[i].Permission, abi.DefaultCriteriaDepth, abi.DefaultCriteriaNodes); err != nil {
 			answers[i] = m.deny(i, err.Error())
 			continue
