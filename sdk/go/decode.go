@@ -43,7 +43,18 @@ type decoder struct {
 	off     int
 	depth   int
 	scratch []byte // reused for strings that need unescaping
+	// intern, when not nil, holds strings decoded before, so that the
+	// names, ids, types and refs that repeat from call to call cost no
+	// allocation. It is bounded by maxInterned and maxInternLen.
+	intern map[string]string
 }
+
+// Bounds of decoder.intern: at most maxInterned strings of at most
+// maxInternLen bytes each (256 KiB in all).
+const (
+	maxInterned  = 4096
+	maxInternLen = 64
+)
 
 func (d *decoder) reset(data []byte) {
 	d.data, d.off, d.depth = data, 0, 0
@@ -160,6 +171,8 @@ func (d *decoder) object(member func(key []byte) error) error {
 			d.off++
 			d.leave()
 			return nil
+		case 0:
+			return d.fail(errSyntax, "unexpected end of input")
 		default:
 			return d.fail(errSyntax, "want ',' or '}' in an object")
 		}
@@ -192,6 +205,8 @@ func (d *decoder) array(elem func() error) error {
 			d.off++
 			d.leave()
 			return nil
+		case 0:
+			return d.fail(errSyntax, "unexpected end of input")
 		default:
 			return d.fail(errSyntax, "want ',' or ']' in an array")
 		}
@@ -204,7 +219,17 @@ func (d *decoder) str() (string, error) {
 		return "", d.wrongType("want a string")
 	}
 	b, err := d.stringBytes()
-	return string(b), err
+	if err != nil || d.intern == nil || len(b) > maxInternLen {
+		return string(b), err
+	}
+	if s, ok := d.intern[string(b)]; ok {
+		return s, nil
+	}
+	s := string(b)
+	if len(d.intern) < maxInterned {
+		d.intern[s] = s
+	}
+	return s, nil
 }
 
 // optStr decodes a string or null into *dst; null leaves *dst unchanged, as
@@ -476,16 +501,16 @@ func (d *decoder) value() (Value, error) {
 		if d.literal("false") {
 			return Value{kind: KindBool}, nil
 		}
+	case 0:
+		return Value{}, d.fail(errSyntax, "unexpected end of input")
 	default:
 		if c == '-' || ('0' <= c && c <= '9') {
 			lit, err := d.number()
 			return Value{kind: KindNumber, s: string(lit)}, err
 		}
-		if c == 0 {
-			return Value{}, d.fail(errSyntax, "unexpected end of input")
-		}
+		return Value{}, d.fail(errSyntax, "unexpected character "+strconv.QuoteRune(rune(c)))
 	}
-	return Value{}, d.fail(errSyntax, "unexpected character")
+	return Value{}, d.fail(errSyntax, "invalid literal")
 }
 
 // ParseValue decodes one JSON text into a Value. Numbers keep their literal

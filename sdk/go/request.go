@@ -18,6 +18,9 @@ type request struct {
 // merges.
 func decodeRequest(d *decoder, data []byte, req *request) error {
 	d.reset(data)
+	if d.intern == nil {
+		d.intern = make(map[string]string)
+	}
 	items := req.items[:0]
 	refs := req.principal.OwnershipEntityRefs[:0]
 	*req = request{}
