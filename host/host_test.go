@@ -302,7 +302,9 @@ func TestGuestLogAndOutputAreBounded(t *testing.T) {
 func TestStuckCallsTurnReadinessRed(t *testing.T) {
 	cfg := testConfig()
 	cfg.Instances = 1
-	cfg.CallTimeout = 10 * time.Millisecond
+	// Long enough that the call is surely running when its deadline passes,
+	// well short of the 1.7 s it needs.
+	cfg.CallTimeout = 200 * time.Millisecond
 	h := newHost(t, cfg, "slow-recursion")
 	d := decideOne(t, h, basic("x"))
 	require.Equal(t, abi.Deny, d.Result)
