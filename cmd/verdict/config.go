@@ -1,0 +1,597 @@
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/httpapi"
+)
+
+// defaultsYAML is every key with its default; it doubles as documentation.
+//
+//go:embed defaults.yaml
+var defaultsYAML []byte
+
+// envPrefix starts every environment variable Verdict reads.
+const envPrefix = "VERDICT_"
+
+// settings is the whole configuration, mapped onto the library configs.
+type settings struct {
+	Listen         string
+	Timeouts       serverTimeouts
+	MaxHeaderBytes int
+	PoliciesDir    string
+	Host           host.Config
+	HTTP           httpapi.Config
+	Backstage      backstageSettings
+	LogLevel       slog.Level
+	LogFormat      string
+}
+
+type serverTimeouts struct {
+	ReadHeader, Read, Write, Idle, Shutdown time.Duration
+}
+
+// backstageSettings are kept for the features that will use them
+// (discovery for apply-conditions and JWKS).
+type backstageSettings struct {
+	BaseURL   string
+	Endpoints []any
+}
+
+// field is one configuration key: its name as written in files, and how
+// its value is applied to settings.
+type field struct {
+	key  string
+	set  func(s *settings, v any) error
+	flag string // the flag that sets it, if any
+}
+
+// fields lists every key Verdict knows. Keys are camelCase; the
+// environment matches them case-insensitively.
+var fields = []field{
+	{key: "server.listen", flag: "listen", set: str(func(s *settings, v string) { s.Listen = v })},
+	{key: "server.basePath", set: str(func(s *settings, v string) { s.HTTP.BasePath = v })},
+	{key: "server.trustedSubjects", set: strs(func(s *settings, v []string) { s.HTTP.TrustedSubjects = v })},
+	{key: "server.limits.bodyBytes", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytes = int64(v) })},
+	{key: "server.limits.batchItems", set: integer(func(s *settings, v int) { s.HTTP.Limits.BatchItems = v })},
+	{key: "server.limits.jsonDepth", set: integer(func(s *settings, v int) { s.HTTP.Limits.JSONDepth = v })},
+	{key: "server.limits.requestTimeout", set: duration(func(s *settings, v time.Duration) { s.HTTP.Limits.RequestTimeout = v })},
+	{key: "server.timeouts.readHeader", set: duration(func(s *settings, v time.Duration) { s.Timeouts.ReadHeader = v })},
+	{key: "server.timeouts.read", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Read = v })},
+	{key: "server.timeouts.write", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Write = v })},
+	{key: "server.timeouts.idle", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Idle = v })},
+	{key: "server.timeouts.shutdown", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Shutdown = v })},
+	{key: "server.maxHeaderBytes", set: integer(func(s *settings, v int) { s.MaxHeaderBytes = v })},
+	{key: "policies.dir", flag: "policies", set: str(func(s *settings, v string) { s.PoliciesDir = v })},
+	{key: "policies.combine", set: enum([]string{"deny-overrides", "permit-overrides", "first-applicable"},
+		func(s *settings, v string) { s.Host.Combine = host.Combine(v) })},
+	{key: "policies.default", set: enum([]string{"DENY", "ALLOW"},
+		func(s *settings, v string) { s.Host.Default = abi.Result(v) })},
+	{key: "policies.cacheDir", set: str(func(s *settings, v string) {
+		if v != "" {
+			s.Host.CacheDir = v
+		}
+	})},
+	{key: "policies.limits.callTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.CallTimeout = v })},
+	{key: "policies.limits.loadTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.LoadTimeout = v })},
+	{key: "policies.limits.memoryMiB", set: integer(func(s *settings, v int) { s.Host.MemoryMiB = v })},
+	{key: "policies.limits.outputBytes", set: integer(func(s *settings, v int) { s.Host.OutputBytes = v })},
+	{key: "policies.limits.outputBytesPerItem", set: integer(func(s *settings, v int) { s.Host.OutputBytesPerItem = v })},
+	{key: "policies.limits.instances", set: integer(func(s *settings, v int) { s.Host.Instances = v })},
+	{key: "policies.limits.stdioBytes", set: integer(func(s *settings, v int) { s.Host.StdioBytes = v })},
+	{key: "policies.limits.logBytes", set: integer(func(s *settings, v int) { s.Host.LogBytes = v })},
+	{key: "backstage.baseUrl", set: str(func(s *settings, v string) { s.Backstage.BaseURL = v })},
+	{key: "backstage.discovery.endpoints", set: setEndpoints},
+	{key: "backstage.auth.externalAccess", set: setExternalAccess},
+	{key: "backstage.auth.dangerouslyDisableDefaultAuthPolicy", flag: "dev",
+		set: boolean(func(s *settings, v bool) { s.HTTP.DevMode = v })},
+	{key: "log.level", flag: "log-level", set: enum([]string{"debug", "info", "warn", "error"},
+		func(s *settings, v string) { _ = s.LogLevel.UnmarshalText([]byte(v)) })},
+	{key: "log.format", flag: "log-format", set: enum([]string{"text", "json"},
+		func(s *settings, v string) { s.LogFormat = v })},
+}
+
+// optionalKeys may be absent from defaults.yaml: absent means "use the
+// library default".
+var optionalKeys = []string{"policies.limits.instances"}
+
+func fieldByKey(key string) (field, bool) {
+	for _, f := range fields {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// addConfigFlags declares the flags that set configuration keys.
+func addConfigFlags(fs *pflag.FlagSet) {
+	fs.String("config", "", "configuration file (YAML or JSON); also VERDICT_CONFIG")
+	fs.String("listen", "", "address to listen on (server.listen, default 127.0.0.1:7008)")
+	fs.String("policies", "", "directory of policy modules (policies.dir, default policies)")
+	fs.Bool("dev", false, "dev mode: no token needed, /v1/* open (backstage.auth.dangerouslyDisableDefaultAuthPolicy)")
+	fs.String("log-level", "", "debug, info, warn or error (log.level, default info)")
+	fs.String("log-format", "", "text or json (log.format, default text)")
+}
+
+// loadSettings builds the configuration from the embedded defaults, the
+// config file (--config or VERDICT_CONFIG), the environment and the flags
+// of fs (already parsed), in increasing precedence, and validates it.
+// environ is the environment as os.Environ gives it.
+func loadSettings(fs *pflag.FlagSet, environ []string) (*settings, error) {
+	env := envMap(environ)
+	k := koanf.New(".")
+	if err := k.Load(rawbytes.Provider(defaultsYAML), yaml.Parser()); err != nil {
+		return nil, fmt.Errorf("embedded defaults: %w", err)
+	}
+	known := map[string]string{} // lower-case key -> key
+	for _, f := range fields {
+		known[strings.ToLower(f.key)] = f.key
+	}
+
+	path, _ := fs.GetString("config")
+	if path == "" {
+		path = env["VERDICT_CONFIG"]
+	}
+	if path != "" {
+		m, err := readConfigFile(path, env)
+		if err != nil {
+			return nil, err
+		}
+		fk := koanf.New(".")
+		if err := fk.Load(confmap.Provider(m, ""), nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		for _, key := range fk.Keys() {
+			if _, ok := fieldByKey(key); !ok {
+				return nil, fmt.Errorf("%w (in %s)", unknownKey(key, known), path)
+			}
+		}
+		if err := k.Merge(fk); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+
+	em, err := envValues(env, known)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Load(confmap.Provider(em, "."), nil); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+
+	fm := map[string]any{}
+	for _, f := range fields {
+		if f.flag != "" && fs.Changed(f.flag) {
+			fl := fs.Lookup(f.flag)
+			fm[f.key] = fl.Value.String()
+		}
+	}
+	if err := k.Load(confmap.Provider(fm, "."), nil); err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+
+	s := &settings{Host: host.DefaultConfig(), HTTP: httpapi.DefaultConfig()}
+	for _, f := range fields {
+		if !k.Exists(f.key) {
+			continue
+		}
+		if err := f.set(s, k.Get(f.key)); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.key, err)
+		}
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *settings) validate() error {
+	var errs []error
+	if s.Listen == "" {
+		errs = append(errs, errors.New("server.listen: must not be empty"))
+	}
+	if s.PoliciesDir == "" {
+		errs = append(errs, errors.New("policies.dir: must not be empty"))
+	}
+	for name, d := range map[string]time.Duration{
+		"readHeader": s.Timeouts.ReadHeader, "read": s.Timeouts.Read, "write": s.Timeouts.Write,
+		"idle": s.Timeouts.Idle, "shutdown": s.Timeouts.Shutdown,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("server.timeouts.%s: must be positive, got %s", name, d))
+		}
+	}
+	if s.MaxHeaderBytes <= 0 {
+		errs = append(errs, fmt.Errorf("server.maxHeaderBytes: must be positive, got %d", s.MaxHeaderBytes))
+	}
+	if err := s.HTTP.Validate(); err != nil {
+		errs = append(errs, renameKeys(err, func(name string) string {
+			switch {
+			case strings.HasPrefix(name, "staticTokens"):
+				return "backstage.auth.externalAccess" + strings.TrimPrefix(name, "staticTokens")
+			}
+			return "server." + name
+		}))
+	}
+	if err := s.Host.Validate(); err != nil {
+		errs = append(errs, renameKeys(err, func(name string) string {
+			switch name {
+			case "combine", "default":
+				return "policies." + name
+			}
+			return "policies.limits." + name
+		}))
+	}
+	return errors.Join(errs...)
+}
+
+// renameKeys rewrites the "name: problem" lines of a library's Validate
+// error so that each names the full configuration key.
+func renameKeys(err error, rename func(string) string) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		if name, rest, ok := strings.Cut(l, ": "); ok {
+			lines[i] = rename(name) + ": " + rest
+		}
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+func unknownKey(key string, known map[string]string) error {
+	if k, ok := known[strings.ToLower(key)]; ok {
+		return fmt.Errorf("unknown key %q (did you mean %q?)", key, k)
+	}
+	return fmt.Errorf("unknown key %q", key)
+}
+
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// envValues maps VERDICT_A__B__C variables to known keys, matching each
+// level case-insensitively. Variables without "__" (other than
+// VERDICT_CONFIG) are ignored: every key has at least two levels, and
+// Kubernetes injects VERDICT_SERVICE_HOST and the like for a Service named
+// verdict. A variable with "__" that names no key is an error.
+func envValues(env map[string]string, known map[string]string) (map[string]any, error) {
+	out := map[string]any{}
+	names := make([]string, 0)
+	for name := range env {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(name, envPrefix)
+		if !ok || !strings.Contains(rest, "__") {
+			continue
+		}
+		lk := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
+		key, ok := known[lk]
+		if !ok {
+			return nil, fmt.Errorf("environment variable %s names no configuration key", name)
+		}
+		v, err := envValue(key, env[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", key, name, err)
+		}
+		out[key] = v
+	}
+	return out, nil
+}
+
+// envValue turns an environment string into a value for key: lists are
+// YAML flow sequences ("[...]") or, for lists of strings, comma-separated.
+func envValue(key, v string) (any, error) {
+	switch key {
+	case "server.trustedSubjects", "backstage.discovery.endpoints", "backstage.auth.externalAccess":
+	default:
+		return v, nil
+	}
+	t := strings.TrimSpace(v)
+	if strings.HasPrefix(t, "[") {
+		m, err := yaml.Parser().Unmarshal([]byte("v: " + t))
+		if err != nil {
+			return nil, fmt.Errorf("not a YAML list: %q", v)
+		}
+		return m["v"], nil
+	}
+	if key != "server.trustedSubjects" {
+		return nil, fmt.Errorf("must be a YAML list ([...]), got %q", v)
+	}
+	var list []any
+	for _, p := range strings.Split(t, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			list = append(list, p)
+		}
+	}
+	return list, nil
+}
+
+// readConfigFile parses a YAML or JSON file and replaces ${VAR} in its
+// string values from env. An unset variable is an error naming it.
+func readConfigFile(path string, env map[string]string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := yaml.Parser().Unmarshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	v, err := substitute(m, env)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v.(map[string]any), nil
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func substitute(v any, env map[string]string) (any, error) {
+	switch x := v.(type) {
+	case string:
+		var missing string
+		out := varRef.ReplaceAllStringFunc(x, func(ref string) string {
+			name := ref[2 : len(ref)-1]
+			val, ok := env[name]
+			if !ok && missing == "" {
+				missing = name
+			}
+			return val
+		})
+		if missing != "" {
+			return nil, fmt.Errorf("environment variable %s is not set (used as ${%s})", missing, missing)
+		}
+		return out, nil
+	case map[string]any:
+		for k, e := range x {
+			r, err := substitute(e, env)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = r
+		}
+	case []any:
+		for i, e := range x {
+			r, err := substitute(e, env)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = r
+		}
+	}
+	return v, nil
+}
+
+// Value converters: each returns a setter that checks the raw value's type
+// and reports a one-line error naming the value.
+
+func str(apply func(*settings, string)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		switch x := v.(type) {
+		case string:
+			apply(s, x)
+		case nil:
+			apply(s, "")
+		default:
+			return fmt.Errorf("%v is not a string", v)
+		}
+		return nil
+	}
+}
+
+func enum(values []string, apply func(*settings, string)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		x, ok := v.(string)
+		if !ok || !slices.Contains(values, x) {
+			return fmt.Errorf("%s is not one of %s", quote(v), strings.Join(values, ", "))
+		}
+		apply(s, x)
+		return nil
+	}
+}
+
+func duration(apply func(*settings, time.Duration)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		x, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s is not a duration (write it with a unit, e.g. 500ms or 2s)", quote(v))
+		}
+		d, err := time.ParseDuration(x)
+		if err != nil {
+			return fmt.Errorf("%s is not a duration (write it with a unit, e.g. 500ms or 2s)", quote(v))
+		}
+		apply(s, d)
+		return nil
+	}
+}
+
+func integer(apply func(*settings, int)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		var n int
+		switch x := v.(type) {
+		case int:
+			n = x
+		case int64:
+			n = int(x)
+		case uint64:
+			if x > math.MaxInt {
+				return fmt.Errorf("%v is too large", x)
+			}
+			n = int(x)
+		case float64:
+			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+				return fmt.Errorf("%v is not an integer", x)
+			}
+			n = int(x)
+		case string:
+			i, err := strconv.Atoi(strings.TrimSpace(x))
+			if err != nil {
+				return fmt.Errorf("%q is not an integer", x)
+			}
+			n = i
+		default:
+			return fmt.Errorf("%s is not an integer", quote(v))
+		}
+		apply(s, n)
+		return nil
+	}
+}
+
+func boolean(apply func(*settings, bool)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		switch x := v.(type) {
+		case bool:
+			apply(s, x)
+		case string:
+			b, err := strconv.ParseBool(strings.TrimSpace(x))
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", x)
+			}
+			apply(s, b)
+		default:
+			return fmt.Errorf("%s is not true or false", quote(v))
+		}
+		return nil
+	}
+}
+
+func strs(apply func(*settings, []string)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		if v == nil {
+			apply(s, nil)
+			return nil
+		}
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s is not a list of strings", quote(v))
+		}
+		out := make([]string, 0, len(list))
+		for i, e := range list {
+			x, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("[%d]: %s is not a string", i, quote(e))
+			}
+			out = append(out, x)
+		}
+		apply(s, out)
+		return nil
+	}
+}
+
+func quote(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// setEndpoints keeps backstage.discovery.endpoints after checking its
+// shape: a list of {target, plugins}.
+func setEndpoints(s *settings, v any) error {
+	if v == nil {
+		s.Backstage.Endpoints = nil
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s is not a list", quote(v))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("[%d]: not an object with target and plugins", i)
+		}
+		for k := range m {
+			if k != "target" && k != "plugins" {
+				return fmt.Errorf("[%d]: unknown key %q", i, k)
+			}
+		}
+		if _, ok := m["target"]; !ok {
+			return fmt.Errorf("[%d]: target is required", i)
+		}
+	}
+	s.Backstage.Endpoints = list
+	return nil
+}
+
+// setExternalAccess reads backstage.auth.externalAccess into static
+// tokens. Other types, and accessRestrictions, are refused rather than
+// ignored: ignoring them would grant access the operator did not mean.
+func setExternalAccess(s *settings, v any) error {
+	s.HTTP.StaticTokens = nil
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s is not a list", quote(v))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("externalAccess[%d]: not an object", i)
+		}
+		for k := range m {
+			switch k {
+			case "type", "options":
+			case "accessRestrictions":
+				return fmt.Errorf("externalAccess[%d]: accessRestrictions are not supported yet", i)
+			default:
+				return fmt.Errorf("externalAccess[%d]: unknown key %q", i, k)
+			}
+		}
+		typ, _ := m["type"].(string)
+		if typ != "static" {
+			return fmt.Errorf("externalAccess[%d]: type %s is not supported yet", i, quote(m["type"]))
+		}
+		opts, ok := m["options"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("externalAccess[%d]: options with token and subject are required", i)
+		}
+		var t httpapi.StaticToken
+		for k, ov := range opts {
+			sv, ok := ov.(string)
+			switch {
+			case k == "token" && ok:
+				t.Token = sv
+			case k == "subject" && ok:
+				t.Subject = sv
+			case k == "token" || k == "subject":
+				return fmt.Errorf("externalAccess[%d]: options.%s must be a string", i, k)
+			default:
+				return fmt.Errorf("externalAccess[%d]: unknown option %q", i, k)
+			}
+		}
+		s.HTTP.StaticTokens = append(s.HTTP.StaticTokens, t)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/httpapi"
+)
+
+const serveUsage = `Usage: verdict serve [flags]
+
+Runs the HTTP server: Backstage's POST {basePath}/authorize and GET
+{basePath}/health, the native POST /v1/authorize and GET /v1/policies, and
+the probes GET /healthz and GET /readyz. The server starts at once; policy
+modules load in the background, and until they have loaded every decision
+answers 503 and /readyz is red.
+
+Configuration: embedded defaults < --config FILE (or VERDICT_CONFIG) <
+VERDICT_* environment variables (levels joined by "__", e.g.
+VERDICT_SERVER__LISTEN) < flags.
+
+Flags:
+`
+
+// serveCommand parses flags and configuration, then serves until ctx ends.
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addConfigFlags(fs)
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, serveUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			printUsage(stdout)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "verdict serve: %v\n\n", err)
+		printUsage(stderr)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "verdict serve: unexpected argument %q\n\n", fs.Arg(0))
+		printUsage(stderr)
+		return exitUsage
+	}
+	st, err := loadSettings(fs, environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict: config: %v\n", err)
+		return exitUsage
+	}
+	log := newLogger(st, stderr)
+	ln, err := net.Listen("tcp", st.Listen)
+	if err != nil {
+		log.Error("cannot listen", "addr", st.Listen, "err", err)
+		return exitRuntime
+	}
+	if err := serve(ctx, st, log, ln); err != nil {
+		log.Error("serve failed", "err", err)
+		return exitRuntime
+	}
+	return exitOK
+}
+
+func newLogger(st *settings, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: st.LogLevel}
+	if st.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the server on ln until ctx ends, loading st.PoliciesDir in the
+// background, then shuts down gracefully: the HTTP server first, then the
+// host.
+func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener) error {
+	if st.HTTP.DevMode {
+		log.Warn("DEV MODE: backstage.auth.dangerouslyDisableDefaultAuthPolicy is true: " +
+			"requests without a token are decided as principal \"none\" and /v1/* is open to anyone; never use this in production")
+	}
+	if st.Host.Default == abi.Allow {
+		log.Warn("policies.default is ALLOW: every item that no module claims, or that all modules abstain on, is ALLOWED")
+	}
+	h, err := host.New(ctx, st.Host, log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("policy host: %w", err)
+	}
+	handler, err := httpapi.New(st.HTTP, h, log)
+	if err != nil {
+		_ = ln.Close()
+		_ = h.Close(context.Background())
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: st.Timeouts.ReadHeader,
+		ReadTimeout:       st.Timeouts.Read,
+		WriteTimeout:      st.Timeouts.Write,
+		IdleTimeout:       st.Timeouts.Idle,
+		MaxHeaderBytes:    st.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "basePath", st.HTTP.BasePath, "version", version)
+
+	loadCtx, cancelLoad := context.WithCancel(ctx)
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		loadPolicies(loadCtx, h, st.PoliciesDir, log)
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-served:
+	}
+	cancelLoad()
+	sctx, cancel := context.WithTimeout(context.Background(), st.Timeouts.Shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	select {
+	case <-loaded:
+	case <-sctx.Done():
+	}
+	if err := h.Close(sctx); err != nil {
+		log.Warn("policy host close", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// loadPolicies loads dir into h and logs what loaded.
+func loadPolicies(ctx context.Context, h *host.Host, dir string, log *slog.Logger) {
+	start := time.Now()
+	if err := h.LoadDir(ctx, dir); err != nil {
+		log.Error("policies not loaded: no decisions until this is fixed (every request answers 503)", "dir", dir, "err", err)
+		return
+	}
+	st := h.Status()
+	log.Info("policies loaded", "dir", dir, "generation", st.Generation, "modules", len(st.Policies),
+		"took", time.Since(start).Round(time.Millisecond))
+	for _, p := range st.Policies {
+		if p.Status == host.StatusOK {
+			log.Info("policy", "name", p.Name, "file", p.File, "abi", p.ABI, "claims", strings.Join(p.Claims, ","), "sha256", p.SHA256)
+			continue
+		}
+		log.Error("policy not serving", "name", p.Name, "file", p.File, "status", p.Status, "message", p.Message)
+	}
+}
