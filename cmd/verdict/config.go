@@ -494,7 +494,7 @@ func strs(apply func(*settings, []string)) func(*settings, any) error {
 		if !ok {
 			return fmt.Errorf("%s is not a list of strings", quote(v))
 		}
-		out := make([]string, 0, len(list))
+		var out []string
 		for i, e := range list {
 			x, ok := e.(string)
 			if !ok {
