@@ -227,16 +227,14 @@ func TestNewRefusesNilDecider(t *testing.T) {
 }
 
 func TestPanicIsAnEnvelope(t *testing.T) {
-	h, f := newTestServer(t, testConfig(true))
-	f.status = host.Status{}
-	// A Decider that panics.
-	ph, err := New(testConfig(true), panicDecider{f}, nil)
+	h, err := New(testConfig(true), panicDecider{&fakeDecider{}}, nil)
 	require.NoError(t, err)
-	_ = h
-	r := do(t, ph, req{path: authorizePath, body: validBody})
-	requireEnvelope(t, r, 500, "Error", "/authorize")
+	r := do(t, h, req{path: authorizePath, body: validBody})
+	e := requireEnvelope(t, r, 500, "Error", "/authorize")
+	require.Equal(t, "internal error", e.Error.Message)
 }
 
+// panicDecider panics in Decide.
 type panicDecider struct{ *fakeDecider }
 
 func (panicDecider) Decide(context.Context, abi.Principal, []host.Query) (*host.Decisions, error) {
