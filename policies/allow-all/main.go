@@ -7,16 +7,19 @@ package main
 
 import verdict "github.com/verdictpdp/verdict/sdk/go"
 
-func init() {
-	verdict.Register(verdict.Policy{
+// policy returns the policy; init registers it and tests run it natively.
+func policy() verdict.Policy {
+	return verdict.Policy{
 		Name:    "allow-all",
 		Version: "1.0.0",
 		Claims:  []string{"*"},
 		Decide: func(*verdict.Principal, *verdict.Item) verdict.Decision {
 			return verdict.Allowed("allow-all policy")
 		},
-	})
+	}
 }
+
+func init() { verdict.Register(policy()) }
 
 // main is never run in a c-shared (reactor) module.
 func main() {}
