@@ -16,7 +16,7 @@ func item(id, typ, name, rt string) string {
 	return s + "}}"
 }
 
-func input(items ...string) []byte {
+func requestJSON(items ...string) []byte {
 	return []byte(`{"abi":1,"principal":{"type":"user","userEntityRef":"user:default/j","ownershipEntityRefs":["user:default/j"]},"items":[` +
 		strings.Join(items, ",") + "]}")
 }
@@ -92,7 +92,7 @@ func TestPanicBecomesErrorEnvelope(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := mustRunner(t, Policy{Decide: tc.decide})
-			e := decodeOut(t, r.Evaluate(input(item("0", "basic", "a", ""))))
+			e := decodeOut(t, r.Evaluate(requestJSON(item("0", "basic", "a", ""))))
 			if e.Error == nil || e.Error.Code != CodePanic || !strings.Contains(e.Error.Message, tc.want) || e.Items != nil {
 				t.Fatalf("got %+v, want a panic envelope mentioning %q", e, tc.want)
 			}
@@ -128,7 +128,7 @@ func TestInvalidDecisionsBecomeDeny(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := mustRunner(t, Policy{Decide: func(*Principal, *Item) Decision { return tc.d }})
-			e := decodeOut(t, r.Evaluate(input(tc.item)))
+			e := decodeOut(t, r.Evaluate(requestJSON(tc.item)))
 			if len(e.Items) != 1 {
 				t.Fatalf("got %+v", e)
 			}
@@ -174,7 +174,7 @@ func TestDecideBatch(t *testing.T) {
 			} // odd ones are left zero: DENY
 		}
 	}})
-	e := decodeOut(t, r.Evaluate(input(item("a", "basic", "x", ""), item("b", "basic", "y", ""), item("c", "basic", "z", ""))))
+	e := decodeOut(t, r.Evaluate(requestJSON(item("a", "basic", "x", ""), item("b", "basic", "y", ""), item("c", "basic", "z", ""))))
 	got := []string{}
 	for _, a := range e.Items {
 		got = append(got, a.ID+"="+a.Result)
