@@ -146,6 +146,16 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	}
 	m.desc = desc
 	m.idle <- inst
+	// Fill the pool now, so that the first requests do not pay for
+	// instantiation (milliseconds for a Go guest) inside their deadline, and
+	// so that a module that cannot instantiate reliably fails here.
+	for i := 1; i < opts.Instances; i++ {
+		more, err := m.newInstance(ctx)
+		if err != nil {
+			return nil, fail("instance %d: %v", i+1, err)
+		}
+		m.idle <- more
+	}
 	m.loadedAt = time.Now()
 	return m, nil
 }
