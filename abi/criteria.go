@@ -43,10 +43,16 @@ func (c Criteria) MarshalJSON() ([]byte, error) {
 			Not *Criteria `json:"not"`
 		}{c.Not})
 	}
+	if c.Params == nil {
+		return json.Marshal(struct {
+			Rule         string `json:"rule"`
+			ResourceType string `json:"resourceType"`
+		}{c.Rule, c.ResourceType})
+	}
 	return json.Marshal(struct {
 		Rule         string                     `json:"rule"`
 		ResourceType string                     `json:"resourceType"`
-		Params       map[string]json.RawMessage `json:"params,omitempty"`
+		Params       map[string]json.RawMessage `json:"params"`
 	}{c.Rule, c.ResourceType, c.Params})
 }
 
@@ -153,6 +159,23 @@ func (c *Criteria) Validate(resourceType string, maxDepth, maxNodes int) error {
 		}
 		if nodes > maxNodes {
 			return fmt.Errorf("%w: more than %d nodes", ErrInvalidCriteria, maxNodes)
+		}
+		// Shape rules again, for trees built in Go rather than decoded.
+		shapes := 0
+		for _, set := range []bool{n.AllOf != nil, n.AnyOf != nil, n.Not != nil} {
+			if set {
+				shapes++
+			}
+		}
+		switch {
+		case shapes > 1:
+			return fmt.Errorf("%w: a node is exactly one of allOf, anyOf, not or a leaf", ErrInvalidCriteria)
+		case n.AllOf != nil && len(n.AllOf) == 0, n.AnyOf != nil && len(n.AnyOf) == 0:
+			return fmt.Errorf("%w: allOf and anyOf must be non-empty", ErrInvalidCriteria)
+		case shapes == 0 && (n.Rule == "" || n.ResourceType == ""):
+			return fmt.Errorf("%w: a leaf condition needs rule and resourceType", ErrInvalidCriteria)
+		case shapes == 1 && (n.Rule != "" || n.ResourceType != "" || n.Params != nil):
+			return fmt.Errorf("%w: a node is exactly one of allOf, anyOf, not or a leaf", ErrInvalidCriteria)
 		}
 		for _, list := range [][]Criteria{n.AllOf, n.AnyOf} {
 			for i := range list {

@@ -20,7 +20,7 @@ func TestCriteriaDecodeValid(t *testing.T) {
 		{"leaf with params", `{"rule":"IS_OWNER","resourceType":"catalog-entity","params":{"claims":["group:default/a"]}}`, ""},
 		{"leaf without params", `{"rule":"IS_PUBLIC","resourceType":"catalog-entity"}`, ""},
 		{"leaf with every value kind", `{"rule":"R","resourceType":"t","params":{"f":-1.5,"list":["a",1,true,null],"n":42,"no":false,"o":{"k":"v"},"s":"x","t":true,"z":null}}`, ""},
-		{"leaf with empty params", `{"rule":"R","resourceType":"t","params":{}}`, `{"rule":"R","resourceType":"t"}`},
+		{"leaf with empty params", `{"rule":"R","resourceType":"t","params":{}}`, `{"rule":"R","resourceType":"t","params":{}}`},
 		{"not", `{"not":{"rule":"R","resourceType":"t"}}`, ""},
 		{"allOf", `{"allOf":[{"rule":"A","resourceType":"t"},{"rule":"B","resourceType":"t"}]}`, ""},
 		{"anyOf of one", `{"anyOf":[{"rule":"A","resourceType":"t"}]}`, ""},
@@ -136,6 +136,11 @@ func TestCriteriaValidate(t *testing.T) {
 		{"nodes over the limit", wide(1000, "t"), "t", "more than 1000 nodes"},
 		{"resourceType mismatch in a deep leaf", mixed, "catalog-entity", `condition "B" has resourceType "other", want "catalog-entity"`},
 		{"no resourceType to compare", mixed, "", ""},
+		{"empty allOf built in Go", &abi.Criteria{AllOf: []abi.Criteria{}}, "t", "must be non-empty"},
+		{"empty anyOf built in Go", &abi.Criteria{AnyOf: []abi.Criteria{}}, "t", "must be non-empty"},
+		{"leaf without rule built in Go", &abi.Criteria{ResourceType: "t"}, "t", "needs rule and resourceType"},
+		{"two shapes built in Go", &abi.Criteria{AllOf: []abi.Criteria{*chain(1, "t")}, Not: chain(1, "t")}, "t", "exactly one of"},
+		{"shape with leaf fields built in Go", &abi.Criteria{Not: chain(1, "t"), Rule: "X"}, "t", "exactly one of"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

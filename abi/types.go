@@ -73,25 +73,32 @@ type Principal struct {
 	Subject             string   `json:"subject,omitempty"`
 }
 
-// MarshalJSON encodes p in its canonical guest form: ownershipEntityRefs is
-// always present (possibly empty) for users and absent otherwise.
+// MarshalJSON encodes p in its canonical guest form, with only the fields of
+// its type: a user has userEntityRef, ownershipEntityRefs (always present,
+// possibly empty) and maybe actor; a service has subject; "none" has nothing
+// but its type.
 func (p Principal) MarshalJSON() ([]byte, error) {
-	type plain Principal
-	if p.Type != PrincipalUser {
-		q := plain(p)
-		q.OwnershipEntityRefs = nil
-		return json.Marshal(q)
-	}
-	refs := p.OwnershipEntityRefs
-	if refs == nil {
-		refs = []string{}
+	switch p.Type {
+	case PrincipalUser:
+		refs := p.OwnershipEntityRefs
+		if refs == nil {
+			refs = []string{}
+		}
+		return json.Marshal(struct {
+			Type                string   `json:"type"`
+			UserEntityRef       string   `json:"userEntityRef"`
+			OwnershipEntityRefs []string `json:"ownershipEntityRefs"`
+			Actor               *Actor   `json:"actor,omitempty"`
+		}{p.Type, p.UserEntityRef, refs, p.Actor})
+	case PrincipalService:
+		return json.Marshal(struct {
+			Type    string `json:"type"`
+			Subject string `json:"subject"`
+		}{p.Type, p.Subject})
 	}
 	return json.Marshal(struct {
-		Type                string   `json:"type"`
-		UserEntityRef       string   `json:"userEntityRef"`
-		OwnershipEntityRefs []string `json:"ownershipEntityRefs"`
-		Actor               *Actor   `json:"actor,omitempty"`
-	}{p.Type, p.UserEntityRef, refs, p.Actor})
+		Type string `json:"type"`
+	}{p.Type})
 }
 
 // Item is one question given to a guest. ID is assigned by the host ("0" ..

@@ -29,6 +29,11 @@ func TestPrincipalMarshalJSON(t *testing.T) {
 		{"service drops refs", abi.Principal{Type: "service", Subject: "s", OwnershipEntityRefs: []string{"g"}}, `{"type":"service","subject":"s"}`},
 		{"none", abi.Principal{Type: "none"}, `{"type":"none"}`},
 		{"none drops refs", abi.Principal{Type: "none", OwnershipEntityRefs: []string{}}, `{"type":"none"}`},
+		{"service drops user fields", abi.Principal{Type: "service", Subject: "s", UserEntityRef: "user:default/a",
+			Actor: &abi.Actor{Type: "service", Subject: "x"}}, `{"type":"service","subject":"s"}`},
+		{"none drops everything", abi.Principal{Type: "none", Subject: "s", UserEntityRef: "user:default/a"}, `{"type":"none"}`},
+		{"user drops subject", abi.Principal{Type: "user", UserEntityRef: "user:default/a", Subject: "s"},
+			`{"type":"user","userEntityRef":"user:default/a","ownershipEntityRefs":[]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
