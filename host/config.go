@@ -56,6 +56,20 @@ type Config struct {
 	StdioBytes int
 	// LogBytes caps one verdict:host/v1 log message. Default 64 KiB.
 	LogBytes int
+	// QuarantineFailures traps or timeouts within QuarantineWindow put a
+	// module in quarantine (its items DENY without running it) until its
+	// file changes or a forced reload. Defaults 3 and 60 s.
+	QuarantineFailures int
+	QuarantineWindow   time.Duration
+	// RequireSeal refuses modules without a verdict.seal section. A seal
+	// that does not verify is refused either way. Default false.
+	RequireSeal bool
+	// Debounce is how long the policy directory must be quiet, and a changed
+	// file unchanged in size and mtime, before Watch reloads. Default 250 ms.
+	Debounce time.Duration
+	// Claims replace the claims a module describes, by module name (the file
+	// name without ".wasm"). Default none.
+	Claims map[string][]string
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -76,6 +90,9 @@ func DefaultConfig() Config {
 		Instances:          runtime.GOMAXPROCS(0),
 		StdioBytes:         64 << 10,
 		LogBytes:           64 << 10,
+		QuarantineFailures: 3,
+		QuarantineWindow:   60 * time.Second,
+		Debounce:           250 * time.Millisecond,
 	}
 }
 
@@ -106,5 +123,18 @@ func (c Config) Validate() error {
 	positive("instances", int64(c.Instances))
 	positive("stdioBytes", int64(c.StdioBytes))
 	positive("logBytes", int64(c.LogBytes))
+	positive("quarantineFailures", int64(c.QuarantineFailures))
+	positive("quarantineWindow", int64(c.QuarantineWindow))
+	positive("debounce", int64(c.Debounce))
+	for name, cl := range c.Claims {
+		if len(cl) == 0 {
+			errs = append(errs, fmt.Errorf("claims.%s: an empty list would route nothing to the module; remove the entry instead", name))
+		}
+		for i, p := range cl {
+			if p == "" {
+				errs = append(errs, fmt.Errorf("claims.%s[%d]: empty claim", name, i))
+			}
+		}
+	}
 	return errors.Join(errs...)
 }

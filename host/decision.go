@@ -79,6 +79,8 @@ type Counters struct {
 	Discarded uint64 `json:"instancesDiscarded"`
 	Stuck     int64  `json:"stuckCalls"`
 	LogDrops  uint64 `json:"logBytesDropped"`
+	// Quarantines counts how often the module was quarantined.
+	Quarantines uint64 `json:"quarantines"`
 }
 
 func sortPolicies(ps []PolicyStatus) {

@@ -8,6 +8,7 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,19 +64,38 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Host, error) {
 		Instances:          cfg.Instances,
 		StdioBytes:         cfg.StdioBytes,
 		LogBytes:           cfg.LogBytes,
+		QuarantineFailures: cfg.QuarantineFailures,
+		QuarantineWindow:   cfg.QuarantineWindow,
 		Log:                log,
 	}
 	return h, nil
 }
 
+// handle is a loaded module shared by the snapshots that hold it. It
+// closes when the last of them is released.
+type handle struct {
+	m      *module.Module
+	key    [sha256.Size]byte // of the module's bytes and its configure input
+	sealed bool
+	refs   atomic.Int64
+}
+
+func (hd *handle) retain() { hd.refs.Add(1) }
+
+func (hd *handle) release() {
+	if hd.refs.Add(-1) == 0 {
+		_ = hd.m.Close(context.Background())
+	}
+}
+
 // snapshot is an immutable set of loaded modules. It is reference counted so
-// that the modules of a replaced snapshot close only after the requests
+// that a replaced snapshot lets go of its modules only after the requests
 // using it finish.
 type snapshot struct {
 	gen     uint64
-	modules []*module.Module // loaded, in file-name order
-	failed  []PolicyStatus   // modules that did not load
-	refs    atomic.Int64     // 1 while current, +1 per request in flight
+	modules []*handle               // serving, in file-name order
+	errors  map[string]PolicyStatus // by name: the last load failure, if any
+	refs    atomic.Int64            // 1 while current, +1 per request in flight
 }
 
 func (s *snapshot) tryRef() bool {
@@ -92,8 +112,8 @@ func (s *snapshot) tryRef() bool {
 
 func (s *snapshot) release() {
 	if s.refs.Add(-1) == 0 {
-		for _, m := range s.modules {
-			_ = m.Close(context.Background())
+		for _, hd := range s.modules {
+			hd.release()
 		}
 	}
 }
@@ -116,9 +136,19 @@ func (h *Host) acquire() (*snapshot, error) {
 
 // LoadDir loads every module of dir (NAME.wasm, with NAME.yaml|yml|json
 // settings and a NAME.d/ sidecar directory) and activates the new snapshot
-// atomically. A module that fails to load is left out and shown as ERROR in
-// Status; LoadDir fails only when the directory cannot be read.
+// atomically. Modules whose bytes and settings are unchanged since the
+// current snapshot are kept as they are; quarantined ones are released from
+// quarantine. A module that fails to load is shown as ERROR in Status, and
+// its previous version, if any, keeps serving. LoadDir fails only when the
+// directory cannot be read.
 func (h *Host) LoadDir(ctx context.Context, dir string) error {
+	return h.load(ctx, dir, true)
+}
+
+// load builds the next snapshot from dir. force releases quarantined
+// modules; without it (a change seen by Watch) they stay quarantined unless
+// their files changed.
+func (h *Host) load(ctx context.Context, dir string, force bool) error {
 	h.loadMu.Lock()
 	defer h.loadMu.Unlock()
 	if h.closed.Load() {
@@ -128,35 +158,77 @@ func (h *Host) LoadDir(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrLoad, err)
 	}
-	s := &snapshot{}
+	prev := map[string]*handle{}
+	if old := h.cur.Load(); old != nil {
+		for _, hd := range old.modules {
+			prev[hd.m.Name()] = hd
+		}
+	}
+	s := &snapshot{errors: map[string]PolicyStatus{}}
 	for _, e := range entries {
-		m, err := h.loadOne(ctx, dir, e)
+		hd, err := h.loadOne(ctx, dir, e, prev[e.name])
 		if err != nil {
-			h.log.Error("module not loaded", "module", e.name, "error", err)
-			s.failed = append(s.failed, PolicyStatus{Name: e.name, File: e.file, Status: StatusError,
-				Message: err.Error(), Claims: []string{}})
+			h.log.Error("module not loaded", "module", e.name, "error", err, "previousVersionServing", prev[e.name] != nil)
+			s.errors[e.name] = PolicyStatus{Name: e.name, File: e.file, Status: StatusError,
+				Message: err.Error(), Claims: []string{}}
+			hd = prev[e.name] // the previous version, if any, keeps serving
+		}
+		if hd == nil {
 			continue
 		}
-		d := m.Description()
-		h.log.Info("module loaded", "module", m.Name(), "file", m.File(), "claims", d.Claims,
-			"sdk", d.SDK, "version", d.Version, "sha256", m.SHA256())
-		s.modules = append(s.modules, m)
+		if force {
+			hd.m.ResetQuarantine()
+		}
+		hd.retain()
+		s.modules = append(s.modules, hd)
 	}
 	s.gen = h.gen.Add(1)
 	s.refs.Store(1)
 	if old := h.cur.Swap(s); old != nil {
 		old.release()
 	}
-	h.log.Info("policy snapshot active", "generation", s.gen, "modules", len(s.modules), "failed", len(s.failed))
+	h.log.Info("policy snapshot active", "generation", s.gen, "modules", len(s.modules), "errors", len(s.errors))
 	return nil
 }
 
-func (h *Host) loadOne(ctx context.Context, dir string, e entry) (*module.Module, error) {
+// loadOne loads a module, or returns prev when the module's bytes and
+// settings are unchanged.
+func (h *Host) loadOne(ctx context.Context, dir string, e entry, prev *handle) (*handle, error) {
 	wasm, configure, err := readSource(dir, e)
 	if err != nil {
 		return nil, err
 	}
-	return module.Load(ctx, module.Source{Name: e.name, File: e.file, Wasm: wasm, Configure: configure}, h.opts)
+	sealed, err := abi.CheckSeal(wasm)
+	switch {
+	case errors.Is(err, abi.ErrBadSeal):
+		return nil, fmt.Errorf("%s: refused: %w", e.file, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: not a valid WebAssembly module: %w", e.file, err)
+	case !sealed && h.cfg.RequireSeal:
+		return nil, fmt.Errorf("%s: refused: the module is not sealed and policies.requireSeal is true (run verdict seal)", e.file)
+	}
+	hash := sha256.New()
+	hash.Write(wasm)
+	hash.Write([]byte{0})
+	hash.Write(configure)
+	for _, c := range h.cfg.Claims[e.name] {
+		hash.Write([]byte{0})
+		hash.Write([]byte(c))
+	}
+	var key [sha256.Size]byte
+	hash.Sum(key[:0])
+	if prev != nil && prev.key == key {
+		return prev, nil
+	}
+	m, err := module.Load(ctx, module.Source{Name: e.name, File: e.file, Wasm: wasm,
+		Configure: configure, Claims: h.cfg.Claims[e.name]}, h.opts)
+	if err != nil {
+		return nil, err
+	}
+	d := m.Description()
+	h.log.Info("module loaded", "module", m.Name(), "file", m.File(), "claims", m.Claims().Patterns(),
+		"sdk", d.SDK, "version", d.Version, "sha256", m.SHA256(), "sealed", sealed)
+	return &handle{m: m, key: key, sealed: sealed}, nil
 }
 
 // Decide answers a batch for principal p. It fails only with ErrNoSnapshot
@@ -170,7 +242,8 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 	votes := make([][]combine.Vote, len(qs))
 	idx := make([]int, 0, len(qs))
 	items := make([]abi.Item, 0, len(qs))
-	for _, m := range s.modules {
+	for _, hd := range s.modules {
+		m := hd.m
 		idx, items = idx[:0], items[:0]
 		set := m.Claims()
 		for i := range qs {
@@ -203,26 +276,44 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 	return out, nil
 }
 
-// Status describes the active snapshot and every module.
+// Status describes the active snapshot and every module: those serving
+// (OK or QUARANTINED, or ERROR when a newer version failed to load and this
+// one still serves) and those that failed with no version serving.
 func (h *Host) Status() Status {
 	s, err := h.acquire()
 	if err != nil {
 		return Status{Policies: []PolicyStatus{}}
 	}
 	defer s.release()
-	st := Status{Generation: s.gen, Policies: make([]PolicyStatus, 0, len(s.modules)+len(s.failed))}
-	for _, m := range s.modules {
-		d := m.Description()
+	st := Status{Generation: s.gen, Policies: make([]PolicyStatus, 0, len(s.modules)+len(s.errors))}
+	serving := map[string]bool{}
+	for _, hd := range s.modules {
+		m := hd.m
+		serving[m.Name()] = true
 		c := m.Counters()
-		st.Policies = append(st.Policies, PolicyStatus{
-			Name: m.Name(), File: m.File(), SHA256: m.SHA256(), ABI: d.ABI,
+		ps := PolicyStatus{
+			Name: m.Name(), File: m.File(), SHA256: m.SHA256(), Sealed: hd.sealed, ABI: m.Description().ABI,
 			Claims: m.Claims().Patterns(), Status: StatusOK, LoadedAt: m.LoadedAt(),
 			Counters: Counters{Calls: c.Calls, Items: c.Items, Traps: c.Traps, Timeouts: c.Timeouts,
 				BadOutput: c.BadOutput + c.GuestErrors, Denied: c.Denied, Discarded: c.Discarded,
-				Stuck: c.Stuck, LogDrops: c.LogDrops},
-		})
+				Stuck: c.Stuck, LogDrops: c.LogDrops, Quarantines: c.Quarantines},
+		}
+		if q, since := m.Quarantined(); q {
+			ps.Status = StatusQuarantined
+			ps.Message = fmt.Sprintf("quarantined since %s after repeated traps or timeouts; a changed file or a reload releases it",
+				since.UTC().Format(time.RFC3339))
+		}
+		if e, failed := s.errors[m.Name()]; failed {
+			ps.Status = StatusError
+			ps.Message = e.Message + " (the previous version keeps serving)"
+		}
+		st.Policies = append(st.Policies, ps)
 	}
-	st.Policies = append(st.Policies, s.failed...)
+	for name, e := range s.errors {
+		if !serving[name] {
+			st.Policies = append(st.Policies, e)
+		}
+	}
 	sortPolicies(st.Policies)
 	return st
 }
@@ -236,9 +327,9 @@ func (h *Host) Ready() error {
 	}
 	defer s.release()
 	var errs []error
-	for _, m := range s.modules {
-		if m.Saturated() {
-			errs = append(errs, fmt.Errorf("module %s: every instance slot is held by a stuck call", m.Name()))
+	for _, hd := range s.modules {
+		if hd.m.Saturated() {
+			errs = append(errs, fmt.Errorf("module %s: every instance slot is held by a stuck call", hd.m.Name()))
 		}
 	}
 	return errors.Join(errs...)

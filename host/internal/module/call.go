@@ -7,18 +7,19 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/verdictpdp/verdict/abi"
 )
 
 type counters struct {
-	calls, items, traps, timeouts, badOutput, guestErrors, denied, discarded, logDrops atomic.Uint64
-	stuck                                                                              atomic.Int64
+	calls, items, traps, timeouts, badOutput, guestErrors, denied, discarded, logDrops, quarantines atomic.Uint64
+	stuck                                                                                           atomic.Int64
 }
 
 // Counters is a snapshot of a module's counters.
 type Counters struct {
-	Calls, Items, Traps, Timeouts, BadOutput, GuestErrors, Denied, Discarded, LogDrops uint64
+	Calls, Items, Traps, Timeouts, BadOutput, GuestErrors, Denied, Discarded, LogDrops, Quarantines uint64
 	// Stuck is the number of calls abandoned at their deadline that have not
 	// returned yet; each holds an instance slot.
 	Stuck int64
@@ -31,7 +32,8 @@ func (m *Module) Counters() Counters {
 		Calls: c.calls.Load(), Items: c.items.Load(), Traps: c.traps.Load(),
 		Timeouts: c.timeouts.Load(), BadOutput: c.badOutput.Load(), GuestErrors: c.guestErrors.Load(),
 		Denied: c.denied.Load(), Discarded: c.discarded.Load(), LogDrops: c.logDrops.Load(),
-		Stuck: c.stuck.Load(),
+		Quarantines: c.quarantines.Load(),
+		Stuck:       c.stuck.Load(),
 	}
 }
 
@@ -47,6 +49,10 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 		items[i].ID = strconv.Itoa(i)
 	}
 	answers := make([]abi.Answer, len(items))
+	if q, since := m.Quarantined(); q {
+		return m.denyAll(answers, fmt.Errorf("quarantined since %s after %d traps or timeouts within %s",
+			since.UTC().Format(time.RFC3339), m.opts.QuarantineFailures, m.opts.QuarantineWindow))
+	}
 	input, err := json.Marshal(abi.Request{ABI: abi.Version, Principal: p, Items: items})
 	if err != nil { // cannot happen with these types; fail closed anyway
 		return m.denyAll(answers, fmt.Errorf("encode request: %w", err))
@@ -148,8 +154,10 @@ func (m *Module) fail(err error) error {
 	switch ce.Kind {
 	case KindTrap:
 		m.count.traps.Add(1)
+		m.noteFailure()
 	case KindTimeout:
 		m.count.timeouts.Add(1)
+		m.noteFailure()
 	case KindBadOutput:
 		m.count.badOutput.Add(1)
 	case KindGuestError:
@@ -157,6 +165,15 @@ func (m *Module) fail(err error) error {
 	}
 	m.opts.Log.Warn("module call failed", "module", m.name, "kind", ce.Kind.String(), "error", ce.Err)
 	return err
+}
+
+// noteFailure counts a trap or timeout toward quarantine.
+func (m *Module) noteFailure() {
+	if m.quarantine.fail(time.Now(), m.opts.QuarantineFailures, m.opts.QuarantineWindow) {
+		m.count.quarantines.Add(1)
+		m.opts.Log.Error("module quarantined: its items are DENY without running it until its file changes or a reload",
+			"module", m.name, "failures", m.opts.QuarantineFailures, "window", m.opts.QuarantineWindow)
+	}
 }
 
 // get returns an idle instance or a new one.

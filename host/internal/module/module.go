@@ -38,6 +38,10 @@ type Options struct {
 	Instances int
 	// StdioBytes caps stdout+stderr per call; LogBytes caps one log message.
 	StdioBytes, LogBytes int
+	// QuarantineFailures traps or timeouts within QuarantineWindow put the
+	// module in quarantine: its items are DENY without running it.
+	QuarantineFailures int
+	QuarantineWindow   time.Duration
 	// Log receives guest logs and output, and call failures.
 	Log *slog.Logger
 }
@@ -52,6 +56,8 @@ type Source struct {
 	Wasm []byte
 	// Configure is the verdict_configure input (the settings envelope).
 	Configure []byte
+	// Claims, when not nil, replace the claims the module describes.
+	Claims []string
 }
 
 // Module is a loaded, checked module and its instance pool. It is safe for
@@ -71,6 +77,7 @@ type Module struct {
 	loadedAt        time.Time
 	closed          atomic.Bool
 	count           counters
+	quarantine      quarantine
 }
 
 // required exports and their signatures.
@@ -139,6 +146,9 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	if err != nil {
 		inst.close(ctx)
 		return nil, fail("%v", err)
+	}
+	if src.Claims != nil {
+		desc.Claims = src.Claims
 	}
 	if m.claims, err = claims.Compile(desc.Claims); err != nil {
 		inst.close(ctx)
