@@ -1,0 +1,24 @@
+package meter
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by Instrument, wrapped with the byte offset and details.
+var (
+	// ErrMalformed: the bytes are not a well-formed WebAssembly binary
+	// (bad header, truncated section or body, bad LEB128 number, sections
+	// out of order).
+	ErrMalformed = errors.New("malformed module")
+	// ErrUnsupported: the module uses an instruction or construct beyond
+	// WebAssembly core 2.0, or an opcode that does not exist.
+	ErrUnsupported = errors.New("unsupported feature")
+	// ErrFuelExported: the module already exports a name equal to FuelGlobal.
+	ErrFuelExported = errors.New("module already exports " + FuelGlobal)
+)
+
+// errAt wraps sentinel with the offset and a description.
+func errAt(sentinel error, off int, format string, args ...any) error {
+	return fmt.Errorf("meter: offset %#x: %s: %w", off, fmt.Sprintf(format, args...), sentinel)
+}

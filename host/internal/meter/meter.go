@@ -1,0 +1,83 @@
+// Package meter rewrites a WebAssembly module so that it pays for the work it
+// does out of a fuel budget the host sets before each call, and traps when the
+// budget runs out. It replaces wazero's WithCloseOnContextDone, which inserts
+// a call into Go at every loop header (guests 8 to 60 times slower) and misses
+// loop-free runaways such as exponential recursion.
+//
+// # What the rewrite adds
+//
+// Instrument adds one mutable i64 global, exported as FuelGlobal, after every
+// existing global (imported ones included), so no existing index moves. It
+// starts at InitialFuel. The host sets it before each call and reads it after
+// a trap: a negative value means the guest ran out of fuel (see Exhausted).
+//
+// Checks go at every function entry and right after every loop header (the
+// loop opcode and its block type). A check subtracts a constant cost from the
+// fuel and traps with unreachable when the result is negative:
+//
+//	global.get $fuel  i64.const COST  i64.sub  global.set $fuel
+//	global.get $fuel  i64.const 0  i64.lt_s  if  unreachable  end
+//
+// The if block is closed before the original code resumes, so the label depths
+// of the surrounding code do not change.
+//
+// # What fuel counts
+//
+// A check's cost is the number of instructions in its region: the function
+// body outside any loop for the entry check, the loop body outside nested
+// loops for a loop check. Only a loop header can be the target of a backward
+// branch, so between two checks of a region each of its instructions runs at
+// most once: one unit of fuel pays for at most one Wasm instruction. The
+// count is an upper bound, not a tally; code with large loop bodies and few
+// executed paths (Go's resume loop, a big switch) pays for the instructions
+// it skips.
+//
+// Instructions whose work depends on an operand pay for it too, just before
+// they run: memory.fill, memory.copy and memory.init cost one unit per 64
+// bytes, memory.grow 1024 units per page (64 KiB, the same rate), and
+// table.grow, table.fill, table.copy and table.init one unit per entry. These
+// read their length through one extra i32 local appended to the function, so
+// existing local indices do not move either. Calls to host functions cost
+// nothing beyond the call instruction: host functions must be bounded.
+//
+// # What else changes
+//
+// Nothing else: types, imports, functions, tables, memories, existing globals,
+// exports (one is added), the start function, elements and data are copied
+// byte for byte, and so are custom sections except those whose contents
+// would be wrong: DWARF sections (".debug_*"), "sourceMappingURL" and
+// "external_debug_info" refer to code offsets that move; "verdict.seal" is
+// the SHA-256 of the original bytes, which the host verifies before
+// instrumenting. The "name" section is kept: it holds indices, not offsets.
+//
+// # What is refused
+//
+// Instrument decodes every instruction of WebAssembly core 2.0 (multi-value,
+// bulk memory, reference types, sign extension, non-trapping float-to-int and
+// fixed-width SIMD) and refuses anything else with an error naming the byte
+// offset: unknown opcodes; proposals beyond 2.0 (exception handling, tail
+// calls, typed function references, GC, threads and atomics, multi-memory,
+// memory64, relaxed SIMD); truncated or malformed sections, bodies and LEB128
+// numbers; sections out of order or repeated; and a module that already
+// exports FuelGlobal. Instrument does not validate types: wazero does that
+// when it compiles the result, and a module Instrument accepts compiles after
+// the rewrite whenever it compiled before.
+package meter
+
+// FuelGlobal is the export name of the mutable i64 global that Instrument
+// adds. The host sets it before each call and reads it after a trap.
+const FuelGlobal = "verdict_fuel"
+
+// InitialFuel is the value FuelGlobal holds when an instance is created. Only
+// the module's start function, if any, runs on it: the host sets the budget
+// before every call it makes, _initialize included. It is neither zero, which
+// would make every start function trap, nor unlimited, which would let a
+// start function run away.
+const InitialFuel int64 = 1 << 30
+
+// Exhausted reports whether remaining, the value of FuelGlobal read after a
+// call trapped, means the call ran out of fuel. A check traps exactly when it
+// takes the fuel below zero, so a negative value after a trap means fuel
+// exhaustion and anything else means another cause (an unreachable written in
+// the guest, a division by zero, a stack overflow).
+func Exhausted(remaining int64) bool { return remaining < 0 }

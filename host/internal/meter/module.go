@@ -1,0 +1,345 @@
+package meter
+
+import "strings"
+
+// Section ids.
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secGlobal    = 6
+	secExport    = 7
+	secCode      = 10
+	secDataCount = 12
+	secTag       = 13
+)
+
+// order gives each known section id its place in the required order
+// (data count sits between element and code). Tags (exception handling) are
+// not listed: they are refused.
+var order = [...]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+
+type section struct {
+	id       byte
+	raw      reader // the whole section, id and size included
+	contents reader
+}
+
+// module is what Instrument needs to know about its input.
+type module struct {
+	sections       []section
+	params         []uint32 // number of params of each type
+	funcTypes      []uint32 // type index of each defined function
+	importedGlobal uint32
+	definedGlobal  uint32
+}
+
+// Instrument returns a copy of wasm, a binary WebAssembly module, rewritten
+// to pay fuel out of the exported i64 global FuelGlobal and to trap when it
+// runs out. See the package documentation for what is charged, what changes
+// and what is refused. wasm is not modified.
+func Instrument(wasm []byte) ([]byte, error) {
+	m, err := parse(wasm)
+	if err != nil {
+		return nil, err
+	}
+	fuel := m.importedGlobal + m.definedGlobal
+	if m.definedGlobal == ^uint32(0) || fuel < m.importedGlobal {
+		return nil, errAt(ErrUnsupported, 0, "too many globals")
+	}
+	out := make([]byte, 0, len(wasm)+len(wasm)/4+64)
+	out = append(out, wasm[:8]...)
+	var sawGlobal, sawExport bool
+	for _, s := range m.sections {
+		if s.id != secCustom {
+			if !sawGlobal && order[s.id] > order[secGlobal] {
+				out = appendSection(out, secGlobal, appendFuelGlobal(appendU32(nil, 1)))
+				sawGlobal = true
+			}
+			if !sawExport && order[s.id] > order[secExport] {
+				out = appendSection(out, secExport, appendFuelExport(appendU32(nil, 1), fuel))
+				sawExport = true
+			}
+		}
+		switch s.id {
+		case secCustom:
+			c := s.contents
+			name, _ := c.name() // checked by parse
+			if dropCustom(name) {
+				continue
+			}
+			out = append(out, s.raw.b[s.raw.pos:s.raw.end]...)
+		case secGlobal:
+			sawGlobal = true
+			c := s.contents
+			_, _ = c.u32() // checked by parse
+			body := appendU32(nil, m.definedGlobal+1)
+			body = append(body, c.b[c.pos:c.end]...)
+			out = appendSection(out, secGlobal, appendFuelGlobal(body))
+		case secExport:
+			sawExport = true
+			c := s.contents
+			n, _ := c.u32() // checked by parse
+			body := appendU32(nil, n+1)
+			body = append(body, c.b[c.pos:c.end]...)
+			out = appendSection(out, secExport, appendFuelExport(body, fuel))
+		case secCode:
+			body, err := m.rewriteCode(s.contents, fuel)
+			if err != nil {
+				return nil, err
+			}
+			out = appendSection(out, secCode, body)
+		default:
+			out = append(out, s.raw.b[s.raw.pos:s.raw.end]...)
+		}
+	}
+	if !sawGlobal {
+		out = appendSection(out, secGlobal, appendFuelGlobal(appendU32(nil, 1)))
+	}
+	if !sawExport {
+		out = appendSection(out, secExport, appendFuelExport(appendU32(nil, 1), fuel))
+	}
+	return out, nil
+}
+
+// dropCustom reports whether a custom section's contents would be wrong
+// after the rewrite.
+func dropCustom(name string) bool {
+	return strings.HasPrefix(name, ".debug_") || name == "sourceMappingURL" ||
+		name == "external_debug_info" || name == "verdict.seal"
+}
+
+func appendSection(out []byte, id byte, body []byte) []byte {
+	out = append(out, id)
+	out = appendU32(out, uint32(len(body)))
+	return append(out, body...)
+}
+
+// appendFuelGlobal appends the fuel global: mut i64, init i64.const InitialFuel.
+func appendFuelGlobal(b []byte) []byte {
+	b = append(b, 0x7e, 0x01, 0x42)
+	b = appendS64(b, InitialFuel)
+	return append(b, 0x0b)
+}
+
+func appendFuelExport(b []byte, index uint32) []byte {
+	b = appendName(b, FuelGlobal)
+	b = append(b, 0x03)
+	return appendU32(b, index)
+}
+
+// parse splits wasm into sections and reads the counts Instrument needs.
+func parse(wasm []byte) (*module, error) {
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+		return nil, errAt(ErrMalformed, 0, "not a WebAssembly binary (bad magic number)")
+	}
+	if string(wasm[4:8]) != "\x01\x00\x00\x00" {
+		return nil, errAt(ErrUnsupported, 4, "binary format version %x, want 1", wasm[4:8])
+	}
+	m := &module{}
+	r := reader{b: wasm, pos: 8, end: len(wasm)}
+	last := 0
+	for !r.done() {
+		start := r.pos
+		id, _ := r.byte()
+		size, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		contents, err := r.sub(size)
+		if err != nil {
+			return nil, err
+		}
+		s := section{id: id, raw: reader{b: wasm, pos: start, end: r.pos}, contents: contents}
+		if id == secTag {
+			return nil, errAt(ErrUnsupported, start, "tag section (exception handling)")
+		}
+		if int(id) >= len(order) || (id != secCustom && order[id] == 0) {
+			return nil, errAt(ErrMalformed, start, "unknown section id %d", id)
+		}
+		if id != secCustom {
+			if order[id] <= last {
+				return nil, errAt(ErrMalformed, start, "section %d out of order or repeated", id)
+			}
+			last = order[id]
+		}
+		if err := m.read(s); err != nil {
+			return nil, err
+		}
+		m.sections = append(m.sections, s)
+	}
+	return m, nil
+}
+
+// read reads what Instrument needs from one section.
+func (m *module) read(s section) error {
+	c := s.contents
+	if s.id == secCustom {
+		_, err := c.name()
+		return err
+	}
+	var n uint32
+	switch s.id {
+	case secType, secImport, secFunction, secGlobal, secExport:
+		var err error
+		if n, err = c.u32(); err != nil {
+			return err
+		}
+	}
+	switch s.id {
+	case secType:
+		for i := uint32(0); i < n; i++ {
+			p, err := readFuncType(&c)
+			if err != nil {
+				return err
+			}
+			m.params = append(m.params, p)
+		}
+	case secImport:
+		for i := uint32(0); i < n; i++ {
+			global, err := readImport(&c)
+			if err != nil {
+				return err
+			}
+			if global {
+				m.importedGlobal++
+			}
+		}
+	case secFunction:
+		for i := uint32(0); i < n; i++ {
+			t, err := c.u32()
+			if err != nil {
+				return err
+			}
+			m.funcTypes = append(m.funcTypes, t)
+		}
+	case secGlobal:
+		m.definedGlobal = n
+		return nil // copied as is
+	case secExport:
+		for i := uint32(0); i < n; i++ {
+			at := c.pos
+			name, err := c.name()
+			if err != nil {
+				return err
+			}
+			if name == FuelGlobal {
+				return errAt(ErrFuelExported, at, "export %q", name)
+			}
+			if _, err := c.byte(); err != nil {
+				return err
+			}
+			if _, err := c.u32(); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil // copied as is, or the code section, read later
+	}
+	if !c.done() {
+		return errAt(ErrMalformed, c.pos, "section %d has %d bytes after its last entry", s.id, c.end-c.pos)
+	}
+	return nil
+}
+
+// readFuncType reads a function type and returns its number of params.
+func readFuncType(c *reader) (uint32, error) {
+	at := c.pos
+	form, err := c.byte()
+	if err != nil {
+		return 0, err
+	}
+	if form != 0x60 {
+		return 0, errAt(ErrUnsupported, at, "type form %#x (only function types, 0x60)", form)
+	}
+	var params uint32
+	for i := 0; i < 2; i++ {
+		n, err := c.u32()
+		if err != nil {
+			return 0, err
+		}
+		for j := uint32(0); j < n; j++ {
+			if err := readValType(c); err != nil {
+				return 0, err
+			}
+		}
+		if i == 0 {
+			params = n
+		}
+	}
+	return params, nil
+}
+
+func readValType(c *reader) error {
+	at := c.pos
+	t, err := c.byte()
+	if err != nil {
+		return err
+	}
+	if !isValType(t) {
+		return errAt(ErrUnsupported, at, "value type %#x", t)
+	}
+	return nil
+}
+
+// readImport reads one import and reports whether it is a global.
+func readImport(c *reader) (bool, error) {
+	for i := 0; i < 2; i++ {
+		if _, err := c.name(); err != nil {
+			return false, err
+		}
+	}
+	at := c.pos
+	kind, err := c.byte()
+	if err != nil {
+		return false, err
+	}
+	switch kind {
+	case 0x00: // function
+		_, err = c.u32()
+	case 0x01: // table
+		at := c.pos
+		var t byte
+		if t, err = c.byte(); err == nil {
+			if t != 0x70 && t != 0x6f {
+				return false, errAt(ErrUnsupported, at, "table element type %#x", t)
+			}
+			err = readLimits(c)
+		}
+	case 0x02: // memory
+		err = readLimits(c)
+	case 0x03: // global
+		if err = readValType(c); err == nil {
+			at := c.pos
+			var mut byte
+			if mut, err = c.byte(); err == nil && mut > 1 {
+				return false, errAt(ErrMalformed, at, "global mutability %#x", mut)
+			}
+		}
+		return true, err
+	case 0x04:
+		return false, errAt(ErrUnsupported, at, "tag import (exception handling)")
+	default:
+		return false, errAt(ErrMalformed, at, "import kind %#x", kind)
+	}
+	return false, err
+}
+
+func readLimits(c *reader) error {
+	at := c.pos
+	flag, err := c.byte()
+	if err != nil {
+		return err
+	}
+	if flag > 1 {
+		return errAt(ErrUnsupported, at, "limits flag %#x (shared memory or memory64)", flag)
+	}
+	if _, err := c.u32(); err != nil {
+		return err
+	}
+	if flag == 1 {
+		_, err = c.u32()
+	}
+	return err
+}

@@ -1,0 +1,266 @@
+package meter
+
+// scan decodes the instructions of the body from f.r's position to its end,
+// counting each region's cost and recording where checks go.
+func (f *funcBody) scan() error {
+	r := &f.r
+	for {
+		if len(f.frames) == 0 {
+			if !r.done() {
+				return errAt(ErrMalformed, r.pos, "%d bytes after the function's final end", r.end-r.pos)
+			}
+			return nil
+		}
+		at := r.pos
+		op, err := r.byte()
+		if err != nil {
+			return errAt(ErrMalformed, at, "function body ends before its final end")
+		}
+		top := &f.frames[len(f.frames)-1]
+		region := top.region
+		f.costs[region]++
+		switch {
+		case op == opBlock || op == opIf:
+			if err := f.blockType(); err != nil {
+				return err
+			}
+			f.frames = append(f.frames, frame{op: op, region: region})
+		case op == opLoop:
+			if err := f.blockType(); err != nil {
+				return err
+			}
+			f.costs = append(f.costs, 0)
+			loop := len(f.costs) - 1
+			f.inserts = append(f.inserts, insert{pos: r.pos, region: loop, dynamic: -1})
+			f.frames = append(f.frames, frame{op: op, region: loop})
+		case op == opElse:
+			if top.op != opIf {
+				return errAt(ErrMalformed, at, "else outside an if")
+			}
+			top.op = opElse
+		case op == opEnd:
+			f.frames = f.frames[:len(f.frames)-1]
+		case op == opPrefixFC:
+			if err := f.prefixFC(at); err != nil {
+				return err
+			}
+		case op == opPrefixFD:
+			if err := f.prefixFD(at); err != nil {
+				return err
+			}
+		case op == opMemoryGrow:
+			if err := f.memIndex(); err != nil {
+				return err
+			}
+			f.inserts = append(f.inserts, insert{pos: at, dynamic: perPage})
+		default:
+			if err := f.immediates(at, op); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// immediates skips the immediates of a one-byte opcode other than the
+// structured ones, or refuses the opcode.
+func (f *funcBody) immediates(at int, op byte) error {
+	r := &f.r
+	var err error
+	switch {
+	case op == 0x00 || op == 0x01 || op == 0x0f: // unreachable, nop, return
+	case op == 0x0c || op == 0x0d: // br, br_if
+		_, err = r.u32()
+	case op == 0x0e: // br_table
+		var n uint32
+		if n, err = r.u32(); err != nil {
+			return err
+		}
+		for i := uint64(0); i <= uint64(n) && err == nil; i++ {
+			_, err = r.u32()
+		}
+	case op == 0x10: // call
+		_, err = r.u32()
+	case op == 0x11: // call_indirect type table
+		if _, err = r.u32(); err == nil {
+			_, err = r.u32()
+		}
+	case op == 0x12 || op == 0x13:
+		return errAt(ErrUnsupported, at, "opcode %#02x (tail calls)", op)
+	case op == 0x14 || op == 0x15:
+		return errAt(ErrUnsupported, at, "opcode %#02x (typed function references)", op)
+	case op >= 0x06 && op <= 0x0a, op == 0x18, op == 0x19, op == 0x1f:
+		return errAt(ErrUnsupported, at, "opcode %#02x (exception handling)", op)
+	case op == 0x1a || op == 0x1b: // drop, select
+	case op == 0x1c: // select t*
+		var n uint32
+		if n, err = r.u32(); err != nil {
+			return err
+		}
+		for i := uint32(0); i < n && err == nil; i++ {
+			err = readValType(r)
+		}
+	case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get, table.set
+		_, err = r.u32()
+	case op >= 0x28 && op <= 0x3e: // loads and stores
+		err = f.memarg()
+	case op == 0x3f: // memory.size
+		err = f.memIndex()
+	case op == 0x41: // i32.const
+		_, err = r.leb(32, true)
+	case op == 0x42: // i64.const
+		_, err = r.leb(64, true)
+	case op == 0x43:
+		err = r.skip(4)
+	case op == 0x44:
+		err = r.skip(8)
+	case op >= 0x45 && op <= 0xc4: // numeric, sign extension
+	case op == 0xd0: // ref.null t
+		var t byte
+		if t, err = r.byte(); err == nil && t != 0x70 && t != 0x6f {
+			return errAt(ErrUnsupported, at, "ref.null type %#x", t)
+		}
+	case op == 0xd1: // ref.is_null
+	case op == 0xd2: // ref.func
+		_, err = r.u32()
+	case op >= 0xd3 && op <= 0xd6:
+		return errAt(ErrUnsupported, at, "opcode %#02x (typed function references or GC)", op)
+	case op == 0xfb:
+		return errAt(ErrUnsupported, at, "opcode prefix 0xfb (GC)")
+	case op == 0xfe:
+		return errAt(ErrUnsupported, at, "opcode prefix 0xfe (threads and atomics)")
+	default:
+		return errAt(ErrUnsupported, at, "unknown opcode %#02x", op)
+	}
+	return err
+}
+
+// blockType skips a block type: empty, a value type or a type index.
+func (f *funcBody) blockType() error {
+	r := &f.r
+	at := r.pos
+	if r.done() {
+		return errAt(ErrMalformed, at, "unexpected end")
+	}
+	if c := r.b[r.pos]; c == blockEmpty || isValType(c) {
+		r.pos++
+		return nil
+	}
+	v, err := r.leb(33, true)
+	if err != nil {
+		return err
+	}
+	if int64(v) < 0 {
+		return errAt(ErrUnsupported, at, "block type %#x", int64(v))
+	}
+	return nil
+}
+
+// memarg skips an alignment and an offset, refusing a memory index
+// (multi-memory: bit 6 of the alignment).
+func (f *funcBody) memarg() error {
+	at := f.r.pos
+	align, err := f.r.u32()
+	if err != nil {
+		return err
+	}
+	if align&0x40 != 0 {
+		return errAt(ErrUnsupported, at, "memory index in memarg (multi-memory)")
+	}
+	_, err = f.r.u32()
+	return err
+}
+
+// memIndex skips the zero byte of memory.size, memory.grow and the bulk
+// memory instructions.
+func (f *funcBody) memIndex() error {
+	at := f.r.pos
+	c, err := f.r.byte()
+	if err != nil {
+		return err
+	}
+	if c != 0 {
+		return errAt(ErrUnsupported, at, "memory index %#x (multi-memory)", c)
+	}
+	return nil
+}
+
+// prefixFC decodes the 0xfc instructions: saturating truncation, bulk
+// memory and table instructions.
+func (f *funcBody) prefixFC(at int) error {
+	r := &f.r
+	sub, err := r.u32()
+	if err != nil {
+		return err
+	}
+	u32 := func(n int) error {
+		for i := 0; i < n; i++ {
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	charge := func(kind int) { f.inserts = append(f.inserts, insert{pos: at, dynamic: kind}) }
+	switch sub {
+	case 0, 1, 2, 3, 4, 5, 6, 7: // i32/i64.trunc_sat_f32/f64_s/u
+		return nil
+	case 8: // memory.init data mem
+		charge(perBytes)
+		if err := u32(1); err != nil {
+			return err
+		}
+		return f.memIndex()
+	case 9: // data.drop
+		return u32(1)
+	case 10: // memory.copy mem mem
+		charge(perBytes)
+		if err := f.memIndex(); err != nil {
+			return err
+		}
+		return f.memIndex()
+	case 11: // memory.fill mem
+		charge(perBytes)
+		return f.memIndex()
+	case 12, 14: // table.init elem table, table.copy table table
+		charge(perEntry)
+		return u32(2)
+	case 13, 16: // elem.drop, table.size
+		return u32(1)
+	case 15, 17: // table.grow, table.fill
+		charge(perEntry)
+		return u32(1)
+	}
+	return errAt(ErrUnsupported, at, "opcode 0xfc %d", sub)
+}
+
+// simdGaps are the unassigned opcodes below 0x100 after the 0xfd prefix.
+var simdGaps = map[uint32]bool{154: true, 162: true, 165: true, 166: true, 175: true, 176: true,
+	178: true, 179: true, 180: true, 187: true, 194: true, 197: true, 198: true, 207: true,
+	208: true, 210: true, 211: true, 212: true, 226: true, 238: true}
+
+// prefixFD decodes the 0xfd instructions: fixed-width SIMD.
+func (f *funcBody) prefixFD(at int) error {
+	r := &f.r
+	sub, err := r.u32()
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub <= 0x0b || sub == 0x5c || sub == 0x5d: // loads, store, load_zero
+		return f.memarg()
+	case sub == 0x0c || sub == 0x0d: // v128.const, i8x16.shuffle
+		return r.skip(16)
+	case sub >= 0x15 && sub <= 0x22: // extract_lane, replace_lane
+		return r.skip(1)
+	case sub >= 0x54 && sub <= 0x5b: // load_lane, store_lane
+		if err := f.memarg(); err != nil {
+			return err
+		}
+		return r.skip(1)
+	case sub <= 0xff && !simdGaps[sub]:
+		return nil
+	case sub >= 0x100 && sub <= 0x113:
+		return errAt(ErrUnsupported, at, "opcode 0xfd %#x (relaxed SIMD)", sub)
+	}
+	return errAt(ErrUnsupported, at, "opcode 0xfd %#x", sub)
+}
