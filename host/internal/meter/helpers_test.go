@@ -2,7 +2,6 @@ package meter
 
 import (
 	"context"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
@@ -190,5 +189,3 @@ func exportNames(cm wazero.CompiledModule) []string {
 	slices.Sort(names)
 	return names
 }
-
-var _ = binary.LittleEndian
