@@ -5,6 +5,8 @@
 // Usage:
 //
 //	verdict serve [flags]   run the server
+//	verdict seal FILE...    seal modules
+//	verdict inspect FILE... examine modules
 //	verdict version         print the version
 //	verdict help [command]  print help
 //
@@ -45,6 +47,8 @@ Usage:
 
 Commands:
   serve     run the HTTP server (Backstage permission protocol and native API)
+  inspect   examine policy modules: exports, imports, description, seal, whether they load
+  seal      seal policy modules so that a truncated or altered copy is refused
   version   print the version and the Go version
   help      print help for a command
 
@@ -72,6 +76,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return exitOK
 	case "serve":
 		return serveCommand(ctx, args[1:], stdout, stderr, environ)
+	case "inspect":
+		return inspectCommand(ctx, args[1:], stdout, stderr, environ)
+	case "seal":
+		return sealCommand(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "verdict: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/verdictpdp/verdict/host"
+)
+
+const inspectUsage = `Usage: verdict inspect [flags] FILE.wasm...
+
+Examines each module the way serve would load it (with the settings file and
+NAME.d/ directory beside it, and the configured limits): ABI version,
+exports, imports (refused ones flagged), description and claims, seal,
+compile time, initial memory, and whether it would load. Exits 0 when every
+file would load, 1 otherwise.
+
+Flags:
+`
+
+// inspectCommand is `verdict inspect`.
+func inspectCommand(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	fs := pflag.NewFlagSet("inspect", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addConfigFlags(fs)
+	output := fs.String("output", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, inspectUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "verdict inspect: %v\n", err)
+		return exitUsage
+	}
+	if fs.NArg() == 0 || (*output != "text" && *output != "json") {
+		fmt.Fprint(stderr, inspectUsage)
+		return exitUsage
+	}
+	st, err := loadSettings(fs, environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict: config: %v\n", err)
+		return exitUsage
+	}
+	code := exitOK
+	var all []host.Inspection
+	for _, file := range fs.Args() {
+		in := host.Inspect(ctx, st.Host, file)
+		if !in.Loads {
+			code = exitRuntime
+		}
+		all = append(all, in)
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(all)
+		return code
+	}
+	for i, in := range all {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		printInspection(stdout, in)
+	}
+	return code
+}
+
+func printInspection(w io.Writer, in host.Inspection) {
+	fmt.Fprintf(w, "%s\n  size     %d bytes, sha256 %s\n", in.File, in.Size, in.SHA256)
+	seal := "not sealed"
+	if in.Sealed {
+		seal = "sealed"
+	}
+	if in.SealError != "" {
+		seal += " (" + in.SealError + ")"
+	}
+	fmt.Fprintf(w, "  seal     %s\n", seal)
+	if in.ABI != "" {
+		fmt.Fprintf(w, "  abi      %s\n", in.ABI)
+	}
+	fmt.Fprintf(w, "  compile  %s\n  memory   %d pages (%d KiB) at start\n", in.CompileTime.Round(100_000), in.MemoryPages, in.MemoryPages*64)
+	fmt.Fprintf(w, "  exports  %s\n", strings.Join(in.Exports, "\n           "))
+	for i, im := range in.Imports {
+		label := "  imports "
+		if i > 0 {
+			label = "         "
+		}
+		flag := ""
+		if !im.Allowed {
+			flag = "  REFUSED"
+		}
+		fmt.Fprintf(w, "%s %s.%s %s%s\n", label, im.Module, im.Name, im.Signature, flag)
+	}
+	if d := in.Description; d != nil {
+		fmt.Fprintf(w, "  module   %s %s (sdk %s, abi %s)\n  claims   %s\n", d.Name, d.Version, d.SDK, d.ABI, strings.Join(d.Claims, ", "))
+	}
+	if in.Loads {
+		fmt.Fprintln(w, "  loads    yes")
+	} else {
+		fmt.Fprintf(w, "  loads    no: %s\n", in.Error)
+	}
+}
