@@ -9,6 +9,7 @@ BENCHTIME ?= 1s
 
 include mk/guests.mk
 include mk/fixtures.mk
+include mk/sdks.mk
 
 .PHONY: all build policies demo run test test-go vet fmt-check bench clean
 
@@ -21,7 +22,7 @@ $(BIN): go.mod go.sum $(shell find abi host cmd -name '*.go' -not -name '*_test.
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/verdict
 
 # Every shipped policy, example and SDK module.
-policies: guests
+policies: guests sdks
 
 # The demo directory of DESIGN §14: catalog-owner and a settings-driven allow-list.
 demo: guests examples/demo/allow-list.yaml
@@ -35,7 +36,7 @@ run: build demo
 # Everything CI runs: formatting, vet, fixture sources, guest builds, the
 # host's tests with the race detector (they load the built guests), the SDK's
 # tests and a short fuzz pass, and the guests' native tests.
-test: fmt-check vet fixtures-check guests test-go sdk-test guests-test
+test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test
 
 test-go:
 	VERDICT_REQUIRE_GUESTS=1 $(GO) test -race -count=1 ./...

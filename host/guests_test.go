@@ -72,7 +72,11 @@ func corpus(t testing.TB) []conformance.Case {
 // Every SDK's conformance module passes the whole corpus, through the real
 // ABI path (alloc, write, evaluate, bounded copy-out).
 func TestConformanceModules(t *testing.T) {
-	for _, rel := range []string{"sdk/conformance.wasm"} {
+	for _, rel := range []string{
+		"sdk/conformance.wasm",
+		"sdk/c/conformance.wasm",
+		"sdk/c/conformance-freestanding.wasm",
+	} {
 		t.Run(rel, func(t *testing.T) {
 			m := loadGuest(t, guest(t, rel), "")
 			require.Equal(t, conformance.Claims, m.Description().Claims)
@@ -94,6 +98,9 @@ func TestShippedModulesAnswerEveryItem(t *testing.T) {
 		{"examples/catalog-owner.wasm", ""},
 		{"examples/allow-list.wasm", `{"allow":["conf.*","catalog.entity.create"]}`},
 		{"sdk/conformance.wasm", ""},
+		{"sdk/c/conformance.wasm", ""},
+		{"sdk/c/conformance-freestanding.wasm", ""},
+		{"examples/c/catalog-owner.wasm", ""},
 	}
 	for _, mod := range modules {
 		t.Run(mod.rel, func(t *testing.T) {

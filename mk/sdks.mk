@@ -1,0 +1,68 @@
+# The C, AssemblyScript and Rust SDKs: each one's conformance module and its
+# catalog-owner example, plus the hand-written WAT module of abi/SPEC.md
+# ("Bring your own language"). The host runs the shared corpus against every
+# conformance module (host/guests_test.go, TestConformanceModules), so these
+# modules must be built before `make test-go`.
+#
+# Included by the main Makefile; paths are relative to the repository root.
+# Standalone: make -f mk/sdks.mk sdks
+#
+#   sdks          build every module below into build/
+#   sdks-test     the SDKs' own checks (imports, sizes)
+#   sdks-check    say which toolchain is missing, and the package to install
+#   sdks-clean    remove the built modules
+#
+# Toolchains (Debian bookworm; .ci/run installs them):
+#   C       clang lld wasi-libc libclang-rt-14-dev-wasm32
+#   WAT     wabt
+
+SDK_BUILD_DIR ?= build
+SDK_C_CFLAGS ?= -Os -Wall -Wextra -Werror
+WAT2WASM ?= wat2wasm
+
+CLANG ?= clang
+
+SDK_C_DIR := sdk/c
+SDK_C_SRCS := $(SDK_C_DIR)/verdict.h $(SDK_C_DIR)/verdict.c
+SDK_C_WASI := --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -Wl,--strip-all
+SDK_C_FREE := --target=wasm32 -nostdlib -mbulk-memory -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all
+
+SDKS_WASM := \
+	$(SDK_BUILD_DIR)/sdk/c/conformance.wasm \
+	$(SDK_BUILD_DIR)/sdk/c/conformance-freestanding.wasm \
+	$(SDK_BUILD_DIR)/examples/c/catalog-owner.wasm
+
+.PHONY: sdks sdks-test sdks-check sdks-clean sdk-c-check
+
+sdks: sdks-check $(SDKS_WASM)
+
+sdks-check: sdk-c-check
+
+sdk-c-check:
+	@command -v $(CLANG) >/dev/null 2>&1 || { echo "$(CLANG) not found: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
+	@command -v wasm-ld >/dev/null 2>&1 || { echo "wasm-ld not found: apt-get install lld"; exit 1; }
+	@test -f /usr/lib/wasm32-wasi/crt1-reactor.o || { echo "wasi-libc not found: apt-get install wasi-libc"; exit 1; }
+	@test -n "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a 2>/dev/null)" || { echo "clang's wasm32 runtime not found: apt-get install libclang-rt-14-dev-wasm32"; exit 1; }
+
+# c_guest: $(1) output, $(2) sources, $(3) target flags.
+define c_guest
+$(1): $(2) $(SDK_C_SRCS)
+	@mkdir -p $$(@D)
+	$$(CLANG) $(3) $$(SDK_C_CFLAGS) -I$(SDK_C_DIR) -o $$@ $(2) $(SDK_C_DIR)/verdict.c
+endef
+
+$(eval $(call c_guest,$(SDK_BUILD_DIR)/sdk/c/conformance.wasm,$(SDK_C_DIR)/conformance/conformance.c,$(SDK_C_WASI)))
+$(eval $(call c_guest,$(SDK_BUILD_DIR)/sdk/c/conformance-freestanding.wasm,$(SDK_C_DIR)/conformance/conformance.c,$(SDK_C_FREE)))
+$(eval $(call c_guest,$(SDK_BUILD_DIR)/examples/c/catalog-owner.wasm,examples/c/catalog-owner/catalog_owner.c,$(SDK_C_WASI)))
+
+# Every SDK module is under 200 KB (issue 6) and imports nothing but the
+# host's log and WASI.
+sdks-test: sdks
+	@for f in $(SDKS_WASM); do \
+		size=$$(wc -c <$$f); \
+		if [ $$size -ge 204800 ]; then echo "$$f: $$size bytes, over 200 KB"; exit 1; fi; \
+		printf '%-48s %7d bytes\n' $$f $$size; \
+	done
+
+sdks-clean:
+	rm -f $(SDKS_WASM)
