@@ -1,0 +1,42 @@
+package identity
+
+import "errors"
+
+// ErrIllegalToken is returned by Verify for a token that no configured kind
+// of token recognises: Backstage's 401 "Illegal token".
+var ErrIllegalToken = errors.New("identity: illegal token")
+
+// AuthError is a token that was recognised but did not verify. Message is
+// Backstage's wording for the case and safe to show to the caller; the
+// wrapped error is the detail, for logs only (it never holds the token).
+type AuthError struct {
+	Message string
+	Err     error
+}
+
+func (e *AuthError) Error() string {
+	if e.Err == nil {
+		return "identity: " + e.Message
+	}
+	return "identity: " + e.Message + ": " + e.Err.Error()
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+func authErr(msg string, err error) error { return &AuthError{Message: msg, Err: err} }
+
+// Backstage's messages (packages/backend-defaults, auth/*).
+const (
+	msgUserFailed        = "Failed user token verification"
+	msgNoUserSub         = "No user sub found in token"
+	msgLimitedUser       = "Illegal limited user token"
+	msgPluginFailed      = "Failed plugin token verification"
+	msgPluginNoSubject   = "Invalid plugin token: missing subject"
+	msgPluginBadSubject  = "Invalid plugin token: forbidden subject format"
+	msgOBOInvalid        = "Invalid user token in plugin token obo claim"
+	msgUserNoExpiration  = "User token is missing expiration"
+	msgExternalFailed    = "Failed external token verification"
+	msgPluginNoJWKSStart = "Received a plugin token where the source '"
+	msgPluginNoJWKSEnd   = "' plugin unexpectedly does not have a JWKS endpoint. " +
+		"The target plugin needs to be migrated to be installed in an app using the new backend system."
+)

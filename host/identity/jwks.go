@@ -1,0 +1,163 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// Key-set refresh policy, the defaults of jose's createRemoteJWKSet that
+// Backstage uses: a set is used for at most keySetMaxAge, and a token
+// whose kid is unknown triggers a refetch at most once per
+// keySetCooldown, so a stream of forged kids cannot hammer the JWKS
+// endpoint.
+const (
+	keySetMaxAge   = 10 * time.Minute
+	keySetCooldown = 30 * time.Second
+	// maxJWKSBytes bounds a fetched key set.
+	maxJWKSBytes = 256 << 10
+)
+
+// errNoJWKS is a JWKS endpoint that answered 404: the plugin has none.
+var errNoJWKS = errors.New("JWKS endpoint answered 404")
+
+// errUnknownKid is a token whose kid is in no fetched key.
+var errUnknownKid = errors.New("no key with the token's kid")
+
+// remoteSet is one JWKS URL's keys, fetched on demand with jwk.Fetch.
+// A set is fetched synchronously by the verification that needs it (one
+// fetch at a time per URL, bounded by the fetcher's timeout), never in the
+// background: nothing runs when nobody asks, and tests need no sleeps.
+type remoteSet struct {
+	url string
+
+	mu        sync.Mutex
+	set       jwk.Set   // nil until a fetch succeeded
+	fetchedOK time.Time // when set was fetched
+	attempt   time.Time // last fetch attempt
+	lastErr   error     // error of the last attempt, nil if it succeeded
+}
+
+// fetcher fetches key sets.
+type fetcher struct {
+	client  *http.Client
+	timeout time.Duration
+	now     func() time.Time
+}
+
+func (f *fetcher) fetch(ctx context.Context, url string) (jwk.Set, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, errNoJWKS
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch %s: status %d", url, resp.StatusCode)
+	}
+	body, err := readLimited(resp, maxJWKSBytes)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	set, err := jwk.Parse(body)
+	if err != nil {
+		return nil, fmt.Errorf("parse JWKS of %s: %w", url, err)
+	}
+	return set, nil
+}
+
+// key returns the key for kid (any key of the set when kid is empty and
+// the set holds exactly one), fetching the set when it is missing, older
+// than keySetMaxAge, or lacks kid, but at most once per keySetCooldown.
+func (r *remoteSet) key(ctx context.Context, f *fetcher, kid string) (jwk.Key, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := f.now()
+	fresh := r.set != nil && now.Sub(r.fetchedOK) < keySetMaxAge
+	if fresh {
+		if k, ok := lookup(r.set, kid); ok {
+			return k, nil
+		}
+	}
+	if !r.attempt.IsZero() && now.Sub(r.attempt) < keySetCooldown {
+		if r.lastErr != nil {
+			return nil, r.lastErr
+		}
+		if fresh {
+			return nil, errUnknownKid
+		}
+	}
+	r.attempt = now
+	set, err := f.fetch(ctx, r.url)
+	if err != nil {
+		r.lastErr = err
+		return nil, err
+	}
+	r.set, r.fetchedOK, r.lastErr = set, now, nil
+	if k, ok := lookup(set, kid); ok {
+		return k, nil
+	}
+	return nil, errUnknownKid
+}
+
+func readLimited(resp *http.Response, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("answer larger than %d bytes", limit)
+	}
+	return body, nil
+}
+
+func lookup(set jwk.Set, kid string) (jwk.Key, bool) {
+	if kid != "" {
+		return set.LookupKeyID(kid)
+	}
+	if set.Len() == 1 {
+		return set.Key(0)
+	}
+	return nil, false
+}
+
+// remoteSets holds the key sets of plugins, by plugin id. Plugin ids come
+// from unverified tokens, so the table is bounded: when full it is
+// emptied (a cheap, rare reset; sets are refetched on demand).
+type remoteSets struct {
+	mu   sync.Mutex
+	sets map[string]*remoteSet
+	max  int
+}
+
+func (s *remoteSets) get(id string, url func() (string, error)) (*remoteSet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.sets[id]; ok {
+		return r, nil
+	}
+	u, err := url()
+	if err != nil {
+		return nil, err
+	}
+	if len(s.sets) >= s.max {
+		clear(s.sets)
+	}
+	r := &remoteSet{url: u}
+	s.sets[id] = r
+	return r, nil
+}
