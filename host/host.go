@@ -31,7 +31,8 @@ type Host struct {
 	cache  wazero.CompilationCache
 	cur    atomic.Pointer[snapshot]
 	gen    atomic.Uint64
-	loadMu sync.Mutex // serialises LoadDir
+	loadMu sync.Mutex // serialises loads
+	dir    string     // the directory last loaded; guarded by loadMu
 	closed atomic.Bool
 }
 
@@ -154,6 +155,7 @@ func (h *Host) load(ctx context.Context, dir string, force bool) error {
 	if h.closed.Load() {
 		return ErrClosed
 	}
+	h.dir = dir
 	entries, err := scanDir(dir)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrLoad, err)

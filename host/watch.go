@@ -89,9 +89,17 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	}
 }
 
-// Reload reloads dir now and releases quarantined modules: SIGHUP and
-// POST /v1/policies/reload.
-func (h *Host) Reload(ctx context.Context, dir string) error { return h.LoadDir(ctx, dir) }
+// Reload reloads the directory last given to LoadDir or Watch now, and
+// releases quarantined modules: SIGHUP and POST /v1/policies/reload.
+func (h *Host) Reload(ctx context.Context) error {
+	h.loadMu.Lock()
+	dir := h.dir
+	h.loadMu.Unlock()
+	if dir == "" {
+		return fmt.Errorf("%w: no policy directory has been loaded yet", ErrLoad)
+	}
+	return h.LoadDir(ctx, dir)
+}
 
 // watchSidecars adds a watch on every NAME.d/ directory not yet watched.
 func (h *Host) watchSidecars(w *fsnotify.Watcher, dir string, watched map[string]bool) {

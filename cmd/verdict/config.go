@@ -98,6 +98,11 @@ var fields = []field{
 	{key: "policies.limits.instances", set: integer(func(s *settings, v int) { s.Host.Instances = v })},
 	{key: "policies.limits.stdioBytes", set: integer(func(s *settings, v int) { s.Host.StdioBytes = v })},
 	{key: "policies.limits.logBytes", set: integer(func(s *settings, v int) { s.Host.LogBytes = v })},
+	{key: "policies.requireSeal", set: boolean(func(s *settings, v bool) { s.Host.RequireSeal = v })},
+	{key: "policies.debounce", set: duration(func(s *settings, v time.Duration) { s.Host.Debounce = v })},
+	{key: "policies.quarantine.failures", set: integer(func(s *settings, v int) { s.Host.QuarantineFailures = v })},
+	{key: "policies.quarantine.window", set: duration(func(s *settings, v time.Duration) { s.Host.QuarantineWindow = v })},
+	{key: "policies.claims", set: setClaims},
 	{key: "backstage.baseUrl", set: str(func(s *settings, v string) { s.Backstage.BaseURL = v })},
 	{key: "backstage.discovery.endpoints", set: setEndpoints},
 	{key: "backstage.auth.externalAccess", set: setExternalAccess},
@@ -234,9 +239,13 @@ func (s *settings) validate() error {
 	}
 	if err := s.Host.Validate(); err != nil {
 		errs = append(errs, renameKeys(err, func(name string) string {
-			switch name {
-			case "combine", "default":
+			switch {
+			case name == "combine", name == "default", name == "debounce", strings.HasPrefix(name, "claims."):
 				return "policies." + name
+			case name == "quarantineFailures":
+				return "policies.quarantine.failures"
+			case name == "quarantineWindow":
+				return "policies.quarantine.window"
 			}
 			return "policies.limits." + name
 		}))
@@ -540,6 +549,53 @@ func setEndpoints(s *settings, v any) error {
 		}
 	}
 	s.Backstage.Endpoints = list
+	return nil
+}
+
+// setClaims reads policies.claims: a list of {module, claims} that replace
+// the claims those modules describe.
+func setClaims(s *settings, v any) error {
+	s.Host.Claims = nil
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s is not a list of {module, claims}", quote(v))
+	}
+	out := map[string][]string{}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("[%d]: not an object with module and claims", i)
+		}
+		for k := range m {
+			if k != "module" && k != "claims" {
+				return fmt.Errorf("[%d]: unknown key %q", i, k)
+			}
+		}
+		name, ok := m["module"].(string)
+		if !ok || name == "" {
+			return fmt.Errorf("[%d]: module must be a module name (its file name without .wasm)", i)
+		}
+		if _, dup := out[name]; dup {
+			return fmt.Errorf("[%d]: module %q is listed twice", i, name)
+		}
+		raw, ok := m["claims"].([]any)
+		if !ok || len(raw) == 0 {
+			return fmt.Errorf("[%d]: claims must be a non-empty list of permission name patterns", i)
+		}
+		for j, c := range raw {
+			cs, ok := c.(string)
+			if !ok || cs == "" {
+				return fmt.Errorf("[%d].claims[%d]: not a non-empty string", i, j)
+			}
+			out[name] = append(out[name], cs)
+		}
+	}
+	if len(out) > 0 {
+		s.Host.Claims = out
+	}
 	return nil
 }
 

@@ -200,6 +200,24 @@ log: {level: debug, format: json}
 			err: "accessRestrictions are not supported yet"},
 		{name: "short static token", file: "backstage:\n  auth:\n    externalAccess:\n      - type: static\n        options: {token: short, subject: s}\n",
 			err: "backstage.auth.externalAccess[0]: token must be at least 8 characters"},
+		{name: "drop-in directory keys", file: `
+policies:
+  requireSeal: true
+  debounce: 1s
+  quarantine: {failures: 5, window: 2m}
+  claims:
+    - module: rbac
+      claims: ["catalog.*", "scaffolder.*"]
+`, check: func(t *testing.T, s *settings) {
+			require.True(t, s.Host.RequireSeal)
+			require.Equal(t, time.Second, s.Host.Debounce)
+			require.Equal(t, 5, s.Host.QuarantineFailures)
+			require.Equal(t, 2*time.Minute, s.Host.QuarantineWindow)
+			require.Equal(t, map[string][]string{"rbac": {"catalog.*", "scaffolder.*"}}, s.Host.Claims)
+		}},
+		{name: "claims without a module", file: "policies:\n  claims:\n    - claims: [x]\n", err: "policies.claims: [0]: module must be a module name"},
+		{name: "empty claims", file: "policies:\n  claims:\n    - {module: m, claims: []}\n", err: "claims must be a non-empty list"},
+		{name: "zero quarantine", file: "policies:\n  quarantine: {failures: 0}\n", err: "policies.quarantine.failures: must be positive"},
 		{name: "bad YAML", file: "server: [", err: "verdict.yaml"},
 		{name: "empty file", file: "", check: func(t *testing.T, s *settings) { require.Equal(t, "127.0.0.1:7008", s.Listen) }},
 	}

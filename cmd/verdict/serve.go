@@ -8,8 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
-	"time"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -123,7 +124,23 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
-		loadPolicies(loadCtx, h, st.PoliciesDir, log)
+		watchPolicies(loadCtx, h, st.PoliciesDir, log)
+	}()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading policies")
+				if err := h.Reload(loadCtx); err != nil {
+					log.Error("reload failed", "err", err)
+				}
+			}
+		}
 	}()
 
 	var serveErr error
@@ -151,21 +168,11 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 	return nil
 }
 
-// loadPolicies loads dir into h and logs what loaded.
-func loadPolicies(ctx context.Context, h *host.Host, dir string, log *slog.Logger) {
-	start := time.Now()
-	if err := h.LoadDir(ctx, dir); err != nil {
+// watchPolicies loads dir into h and keeps reloading it on changes until
+// ctx ends. The host logs each module it loads or refuses, and each
+// snapshot it activates.
+func watchPolicies(ctx context.Context, h *host.Host, dir string, log *slog.Logger) {
+	if err := h.Watch(ctx, dir); err != nil {
 		log.Error("policies not loaded: no decisions until this is fixed (every request answers 503)", "dir", dir, "err", err)
-		return
-	}
-	st := h.Status()
-	log.Info("policies loaded", "dir", dir, "generation", st.Generation, "modules", len(st.Policies),
-		"took", time.Since(start).Round(time.Millisecond))
-	for _, p := range st.Policies {
-		if p.Status == host.StatusOK {
-			log.Info("policy", "name", p.Name, "file", p.File, "abi", p.ABI, "claims", strings.Join(p.Claims, ","), "sha256", p.SHA256)
-			continue
-		}
-		log.Error("policy not serving", "name", p.Name, "file", p.File, "status", p.Status, "message", p.Message)
 	}
 }

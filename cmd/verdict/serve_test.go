@@ -48,7 +48,7 @@ func TestServeEndToEnd(t *testing.T) {
 	defer func() {
 		cancel()
 		require.NoError(t, <-done)
-		require.Contains(t, logs.String(), "policies loaded")
+		require.Contains(t, logs.String(), "policy snapshot active")
 		require.NotContains(t, logs.String(), token, "tokens are never logged")
 	}()
 

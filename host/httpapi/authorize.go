@@ -189,6 +189,27 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, url string, p ab
 	writeJSON(w, http.StatusOK, b)
 }
 
+// reload is POST /v1/policies/reload: reload now (releasing quarantined
+// modules), then answer like GET /v1/policies. Same access rule.
+func (s *server) reload(w http.ResponseWriter, r *http.Request) {
+	url := s.url(r)
+	if err := s.nativeAccess(r); err != nil {
+		s.writeError(w, r, url, err)
+		return
+	}
+	rl, ok := s.d.(Reloader)
+	if !ok {
+		s.writeError(w, r, url, newError(nameNotImplemented, "this server cannot reload its policies"))
+		return
+	}
+	if err := rl.Reload(r.Context()); err != nil {
+		s.log.Error("reload failed", "err", err)
+		s.writeError(w, r, url, newError(nameInternal, "reload failed: "+err.Error()))
+		return
+	}
+	s.policies(w, r)
+}
+
 // policies is GET /v1/policies: the host's Status.
 func (s *server) policies(w http.ResponseWriter, r *http.Request) {
 	url := s.url(r)

@@ -21,6 +21,7 @@ const (
 	namePayloadTooLarge    = "PayloadTooLargeError"
 	nameUnsupportedMedia   = "UnsupportedMediaTypeError"
 	nameServiceUnavailable = "ServiceUnavailableError"
+	nameNotImplemented     = "NotImplementedError"
 	nameInternal           = "Error"
 )
 
@@ -66,6 +67,7 @@ var statusByName = map[string]int{
 	namePayloadTooLarge:    http.StatusRequestEntityTooLarge,
 	nameUnsupportedMedia:   http.StatusUnsupportedMediaType,
 	nameServiceUnavailable: http.StatusServiceUnavailable,
+	nameNotImplemented:     http.StatusNotImplemented,
 }
 
 // classify is the one place that maps an error to what the caller sees:

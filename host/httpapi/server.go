@@ -27,7 +27,17 @@ type Decider interface {
 	Ready() error
 }
 
-var _ Decider = (*host.Host)(nil)
+// Reloader is implemented by a Decider that can reload its policies on
+// request (POST /v1/policies/reload). *host.Host implements it.
+type Reloader interface {
+	// Reload reloads the policies now and releases quarantined modules.
+	Reload(ctx context.Context) error
+}
+
+var (
+	_ Decider  = (*host.Host)(nil)
+	_ Reloader = (*host.Host)(nil)
+)
 
 // server holds the routes' shared state. It is immutable after New.
 type server struct {
@@ -61,6 +71,7 @@ func (s *server) handler() (http.Handler, error) {
 	r.Handle(base+"/health", s.route(http.MethodGet, true, s.health))
 	r.Handle("/v1/authorize", s.route(http.MethodPost, false, s.nativeAuthorize))
 	r.Handle("/v1/policies", s.route(http.MethodGet, false, s.policies))
+	r.Handle("/v1/policies/reload", s.route(http.MethodPost, false, s.reload))
 	r.Handle("/healthz", s.route(http.MethodGet, false, s.health))
 	r.Handle("/readyz", s.route(http.MethodGet, false, s.ready))
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
