@@ -255,7 +255,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"zero timeout", func(c *identity.Config) { c.Timeout = 0 }, "timeout"},
 		{"bad jwks url", func(c *identity.Config) { c.JWKS = []identity.JWKSAccess{{URL: "file:///x"}} }, "jwks[0]"},
-		{"bad jwks alg", func(c *identity.Config) { c.JWKS = []identity.JWKSAccess{{URL: "http://x", Algorithms: []string{"none"}}} }, "jwks[0]: unknown algorithm"},
+		{"bad jwks alg", func(c *identity.Config) {
+			c.JWKS = []identity.JWKSAccess{{URL: "http://x", Algorithms: []string{"none"}}}
+		}, "jwks[0]: unknown algorithm"},
 		{"bad legacy secret", func(c *identity.Config) { c.Legacy = []identity.LegacyAccess{{Secret: "!!", Subject: "s"}} }, "legacy[0]: secret"},
 		{"legacy subject with space", func(c *identity.Config) { c.Legacy = []identity.LegacyAccess{{Secret: "c2VjcmV0", Subject: "a b"}} }, "legacy[0]: subject"},
 	}

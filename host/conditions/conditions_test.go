@@ -1,0 +1,203 @@
+package conditions_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/backstagetest"
+	"github.com/verdictpdp/verdict/host/conditions"
+	"github.com/verdictpdp/verdict/host/discovery"
+	"github.com/verdictpdp/verdict/host/identity"
+	"github.com/verdictpdp/verdict/host/upstream"
+)
+
+const (
+	staticToken = "static-outbound-token"
+	owner       = `{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["user:default/alice","group:default/team-a"]}}`
+)
+
+func newCatalog(t *testing.T) *backstagetest.Backstage {
+	bs := backstagetest.New(t)
+	bs.AddEntity("component:default/owned", backstagetest.Entity{Kind: "Component", Owner: "group:default/team-a"})
+	bs.AddEntity("component:default/other", backstagetest.Entity{Kind: "Component", Owner: "group:default/team-b"})
+	return bs
+}
+
+func newClient(t *testing.T, bs *backstagetest.Backstage, mod func(*conditions.Config), minter conditions.Minter) *conditions.Client {
+	t.Helper()
+	d, err := discovery.New(discovery.Config{BaseURL: bs.URL()})
+	require.NoError(t, err)
+	cfg := conditions.DefaultConfig()
+	cfg.Token = staticToken
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := conditions.New(cfg, d, nil, minter, nil)
+	require.NoError(t, err)
+	return c
+}
+
+func one(ref string) conditions.Request {
+	return conditions.Request{Refs: []string{ref}, ResourceType: "catalog-entity", Conditions: []byte(owner)}
+}
+
+func results(rs ...abi.Result) []abi.Result { return rs }
+
+func TestResolve(t *testing.T) {
+	bs := newCatalog(t)
+	c := newClient(t, bs, nil, nil)
+	reqs := []conditions.Request{
+		one("component:default/owned"),
+		one("component:default/other"),
+		one("component:default/missing"),
+		{Refs: []string{"component:default/other", "component:default/owned"}, Array: true, ResourceType: "catalog-entity", Conditions: []byte(owner)},
+	}
+	out, err := c.Resolve(context.Background(), "catalog", nil, reqs)
+	require.NoError(t, err)
+	require.Equal(t, []conditions.Result{
+		{Results: results(abi.Allow)},
+		{Results: results(abi.Deny)},
+		{Results: results(abi.Deny)},
+		{Results: results(abi.Deny, abi.Allow)},
+	}, out)
+	calls := bs.ApplyCalls()
+	require.Len(t, calls, 1, "one call per plugin")
+	require.Equal(t, "Bearer "+staticToken, calls[0].Authorization)
+	require.Len(t, calls[0].Items, 4)
+	require.JSONEq(t, `["component:default/other","component:default/owned"]`, string(calls[0].Items[3].ResourceRef))
+}
+
+func TestResolveSplitsLargeBatches(t *testing.T) {
+	bs := newCatalog(t)
+	const limit = 2048
+	c := newClient(t, bs, func(cfg *conditions.Config) { cfg.MaxBodyBytes = limit }, nil)
+	var reqs []conditions.Request
+	for i := range 40 {
+		if i%2 == 0 {
+			reqs = append(reqs, one("component:default/owned"))
+		} else {
+			reqs = append(reqs, one("component:default/other-"+strconv.Itoa(i)))
+		}
+	}
+	out, err := c.Resolve(context.Background(), "catalog", nil, reqs)
+	require.NoError(t, err)
+	for i, r := range out {
+		want := abi.Deny
+		if i%2 == 0 {
+			want = abi.Allow
+		}
+		require.Equal(t, []abi.Result{want}, r.Results, "item %d", i)
+		require.Empty(t, r.Reason)
+	}
+	calls := bs.ApplyCalls()
+	require.Greater(t, len(calls), 1)
+	n := 0
+	for _, call := range calls {
+		require.LessOrEqual(t, call.Bytes, limit)
+		for _, it := range call.Items {
+			require.Equal(t, strconv.Itoa(n), it.ID, "sent in order")
+			n++
+		}
+	}
+	require.Equal(t, len(reqs), n)
+}
+
+func TestResolveFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		plugin string
+		setup  func(*backstagetest.Backstage)
+		mod    func(*conditions.Config)
+		status int    // an *upstream.Error with this status
+		cause  string // its cause name
+		reason string // else: every item DENY with a reason containing this
+	}{
+		{name: "plugin refuses", plugin: "catalog", setup: func(b *backstagetest.Backstage) { b.FailApply(400) },
+			status: 400, cause: "InputError"},
+		{name: "plugin over its body limit", plugin: "catalog", setup: func(b *backstagetest.Backstage) { b.FailApply(413) },
+			status: 413, cause: "InputError"},
+		{name: "plugin without the endpoint", plugin: "nosuch", status: 404, cause: "Error"},
+		{name: "no outbound credentials", plugin: "catalog", mod: func(c *conditions.Config) { c.Token = "" },
+			reason: "no outbound credentials"},
+		{name: "wrong number of answers", plugin: "catalog",
+			setup:  func(b *backstagetest.Backstage) { b.SetApplyAnswer(`{"items":[{"id":"0","result":"ALLOW"}]}`) },
+			reason: "answered 1 items for 2"},
+		{name: "ids do not match", plugin: "catalog",
+			setup: func(b *backstagetest.Backstage) {
+				b.SetApplyAnswer(`{"items":[{"id":"1","result":"ALLOW"},{"id":"0","result":"ALLOW"}]}`)
+			},
+			reason: `answered id "1" where "0" was sent`},
+		{name: "invalid result", plugin: "catalog",
+			setup: func(b *backstagetest.Backstage) {
+				b.SetApplyAnswer(`{"items":[{"id":"0","result":"MAYBE"},{"id":"1","result":"CONDITIONAL"}]}`)
+			},
+			reason: `answered result "MAYBE"`},
+		{name: "not JSON", plugin: "catalog",
+			setup:  func(b *backstagetest.Backstage) { b.SetApplyAnswer(`{"items":`) },
+			reason: "malformed answer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bs := newCatalog(t)
+			if tc.setup != nil {
+				tc.setup(bs)
+			}
+			c := newClient(t, bs, tc.mod, nil)
+			out, err := c.Resolve(context.Background(), tc.plugin, nil,
+				[]conditions.Request{one("component:default/owned"), one("component:default/owned")})
+			if tc.status != 0 {
+				var ue *upstream.Error
+				require.True(t, errors.As(err, &ue), "%v", err)
+				require.Equal(t, tc.status, ue.Status)
+				require.Equal(t, tc.cause, ue.Cause.Name)
+				return
+			}
+			require.NoError(t, err)
+			for _, r := range out {
+				require.Equal(t, []abi.Result{abi.Deny}, r.Results)
+				require.NotEmpty(t, r.Reason)
+			}
+			require.Contains(t, out[0].Reason, tc.reason)
+		})
+	}
+}
+
+func TestResolveUnreachable(t *testing.T) {
+	bs := newCatalog(t)
+	c := newClient(t, bs, nil, nil)
+	bs.Server.Close()
+	out, err := c.Resolve(context.Background(), "catalog", nil, []conditions.Request{one("component:default/owned")})
+	require.NoError(t, err)
+	require.Equal(t, []abi.Result{abi.Deny}, out[0].Results)
+	require.Equal(t, "cannot resolve conditions: plugin catalog could not be reached", out[0].Reason)
+}
+
+type fakeMinter struct{ calls []string }
+
+func (m *fakeMinter) Mint(_ context.Context, target string, c identity.Credentials) (string, error) {
+	m.calls = append(m.calls, target+" for "+c.Principal.UserEntityRef)
+	return "minted-" + target, nil
+}
+
+func TestResolveWithMintedToken(t *testing.T) {
+	bs := newCatalog(t)
+	m := &fakeMinter{}
+	c := newClient(t, bs, nil, m)
+	user := &identity.Credentials{Principal: abi.Principal{Type: abi.PrincipalUser, UserEntityRef: "user:default/alice"}}
+	_, err := c.Resolve(context.Background(), "catalog", user, []conditions.Request{one("component:default/owned")})
+	require.NoError(t, err)
+	// Without a caller (the native API) the static token is used.
+	_, err = c.Resolve(context.Background(), "catalog", nil, []conditions.Request{one("component:default/owned")})
+	require.NoError(t, err)
+	calls := bs.ApplyCalls()
+	require.Equal(t, "Bearer minted-catalog", calls[0].Authorization)
+	require.Equal(t, "Bearer "+staticToken, calls[1].Authorization)
+	require.Equal(t, []string{"catalog for user:default/alice"}, m.calls)
+	require.False(t, strings.Contains(calls[0].Authorization, staticToken))
+}
