@@ -184,6 +184,12 @@ func (h *Host) load(ctx context.Context, dir string, force bool) error {
 		hd.retain()
 		s.modules = append(s.modules, hd)
 	}
+	if old := h.cur.Load(); !force && old != nil && sameSnapshot(old, s) {
+		for _, hd := range s.modules {
+			hd.release() // nothing changed: keep the current snapshot and generation
+		}
+		return nil
+	}
 	s.gen = h.gen.Add(1)
 	s.refs.Store(1)
 	if old := h.cur.Swap(s); old != nil {
@@ -191,6 +197,25 @@ func (h *Host) load(ctx context.Context, dir string, force bool) error {
 	}
 	h.log.Info("policy snapshot active", "generation", s.gen, "modules", len(s.modules), "errors", len(s.errors))
 	return nil
+}
+
+// sameSnapshot reports whether a and b serve the same modules and report the
+// same errors.
+func sameSnapshot(a, b *snapshot) bool {
+	if len(a.modules) != len(b.modules) || len(a.errors) != len(b.errors) {
+		return false
+	}
+	for i := range a.modules {
+		if a.modules[i] != b.modules[i] {
+			return false
+		}
+	}
+	for name, e := range a.errors {
+		if b.errors[name].Message != e.Message {
+			return false
+		}
+	}
+	return true
 }
 
 // loadOne loads a module, or returns prev when the module's bytes and

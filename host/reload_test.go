@@ -168,3 +168,16 @@ func TestClaimsOverride(t *testing.T) {
 	require.Equal(t, abi.Deny, d.Result)
 	require.Contains(t, d.Reason, "no module claims")
 }
+
+func TestUnchangedDirectoryKeepsGeneration(t *testing.T) {
+	dir := fixtureDir(t, "allow-one")
+	h, err := New(context.Background(), testConfig(), nil)
+	require.NoError(t, err)
+	defer h.Close(context.Background())
+	require.NoError(t, h.LoadDir(context.Background(), dir))
+	require.NoError(t, h.load(context.Background(), dir, false))
+	require.Equal(t, uint64(1), h.Status().Generation, "a change that changes nothing activates nothing")
+	require.NoError(t, h.Reload(context.Background()))
+	require.Equal(t, uint64(2), h.Status().Generation, "a forced reload always activates")
+	require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
+}
