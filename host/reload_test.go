@@ -181,3 +181,36 @@ func TestUnchangedDirectoryKeepsGeneration(t *testing.T) {
 	require.Equal(t, uint64(2), h.Status().Generation, "a forced reload always activates")
 	require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
 }
+
+// With requireSeal, no truncation of a sealed module ever activates, and
+// the failed loads leave the complete module serving.
+func TestRequireSealRefusesEveryTruncation(t *testing.T) {
+	plain, err := os.ReadFile(filepath.Join("testdata", "fixtures", "allow-one.wasm"))
+	require.NoError(t, err)
+	sealed, err := abi.Seal(plain)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "m.wasm")
+	cfg := testConfig()
+	cfg.RequireSeal = true
+	h, err := New(context.Background(), cfg, nil)
+	require.NoError(t, err)
+	defer h.Close(context.Background())
+	for cut := 0; cut < len(sealed); cut++ {
+		require.NoError(t, os.WriteFile(file, sealed[:cut], 0o644))
+		require.NoError(t, h.LoadDir(context.Background(), dir))
+		st := status(t, h, "m")
+		require.Equal(t, StatusError, st.Status, "cut at %d of %d activated", cut, len(sealed))
+		require.Equal(t, abi.Deny, decideOne(t, h, basic("x")).Result)
+	}
+	require.NoError(t, os.WriteFile(file, sealed, 0o644))
+	require.NoError(t, h.LoadDir(context.Background(), dir))
+	require.Equal(t, StatusOK, status(t, h, "m").Status)
+	// A truncated copy over a serving module: the complete one keeps serving.
+	require.NoError(t, os.WriteFile(file, sealed[:len(plain)], 0o644))
+	require.NoError(t, h.LoadDir(context.Background(), dir))
+	st := status(t, h, "m")
+	require.Equal(t, StatusError, st.Status)
+	require.True(t, st.Sealed)
+	require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
+}
