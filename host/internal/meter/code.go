@@ -32,7 +32,11 @@ const (
 	perPage         // 1024 units per 64 KiB page
 )
 
-// insert is a check to add before body offset pos: the fixed check of
+// foldLimit bounds how many units a segment may be charged for instructions
+// it may skip (see fold).
+const foldLimit = 12
+
+// insert is a charge to add before body offset pos: the charge of segment
 // region (when dynamic < 0), or a dynamic charge.
 type insert struct {
 	pos     int
@@ -85,21 +89,34 @@ type funcBody struct {
 	r       reader
 	params  uint32
 	fuel    uint32
-	costs   []int64 // per region: 0 is the function, then one per loop
+	segs    []seg // 0 is the function's entry
+	cur     int   // the segment being scanned
 	inserts []insert
 	frames  []frame
 	out     []byte
 }
 
+// seg is a segment: a run of instructions that control can only enter at
+// its start (a function entry, a loop header, the start of an if's arm, the
+// instruction after an end). Its charge, at its start, pays for all of them.
+type seg struct {
+	pos     int
+	cost    int64
+	extra   int64 // cost folded in from segments that may not run
+	parent  int
+	check   bool
+	dropped bool
+}
+
 // frame is an open block, loop, if or the function itself.
 type frame struct {
 	op     byte
-	region int // the region of the innermost enclosing loop or function
+	opener int // the segment holding the block, loop or if instruction
 }
 
 func (f *funcBody) reset(r reader, params, fuel uint32) {
 	f.r, f.params, f.fuel = r, params, fuel
-	f.costs, f.inserts, f.frames, f.out = f.costs[:0], f.inserts[:0], f.frames[:0], f.out[:0]
+	f.segs, f.inserts, f.frames, f.out = f.segs[:0], f.inserts[:0], f.frames[:0], f.out[:0]
 }
 
 func (f *funcBody) rewrite() ([]byte, error) {
@@ -124,12 +141,12 @@ func (f *funcBody) rewrite() ([]byte, error) {
 		return nil, errAt(ErrMalformed, start, "too many locals")
 	}
 	code := r.pos
-	f.costs = append(f.costs, 0)
-	f.inserts = append(f.inserts, insert{pos: code, region: 0, dynamic: -1})
-	f.frames = append(f.frames, frame{op: 0, region: 0})
+	f.frames = append(f.frames, frame{op: 0, opener: -1})
+	f.segment(-1, true)
 	if err := f.scan(); err != nil {
 		return nil, err
 	}
+	f.fold()
 	// Re-encode the locals, with a scratch i32 for dynamic charges if needed.
 	scratch := uint32(locals)
 	dynamic := false
@@ -146,10 +163,15 @@ func (f *funcBody) rewrite() ([]byte, error) {
 	}
 	prev := code
 	for _, in := range f.inserts {
+		if in.dynamic < 0 && f.segs[in.region].dropped {
+			continue
+		}
 		out = append(out, r.b[prev:in.pos]...)
 		prev = in.pos
-		if in.dynamic < 0 {
-			out = f.appendCheck(out, f.costs[in.region])
+		if s := &f.segs[in.region]; in.dynamic < 0 && s.check {
+			out = f.appendCheck(out, s.cost)
+		} else if in.dynamic < 0 {
+			out = f.appendCharge(out, s.cost)
 		} else {
 			out = f.appendDynamic(out, in.dynamic, scratch)
 		}
@@ -170,13 +192,17 @@ func startOfGroups(b []byte, start int) int {
 
 // appendCheck appends: fuel -= cost; if fuel < 0 { unreachable }.
 func (f *funcBody) appendCheck(out []byte, cost int64) []byte {
+	return f.appendTrap(f.appendCharge(out, cost))
+}
+
+// appendCharge appends: fuel -= cost.
+func (f *funcBody) appendCharge(out []byte, cost int64) []byte {
 	out = append(out, opGlobalGet)
 	out = appendU32(out, f.fuel)
 	out = append(out, opI64Const)
 	out = appendS64(out, cost)
 	out = append(out, opI64Sub, opGlobalSet)
-	out = appendU32(out, f.fuel)
-	return f.appendTrap(out)
+	return appendU32(out, f.fuel)
 }
 
 // appendTrap appends: if fuel < 0 { unreachable }.

@@ -121,9 +121,8 @@ type guestModule struct {
 	stack []uint64
 }
 
-// instantiate compiles and instantiates wasm in rt, runs _initialize and
-// verdict_configure if exported, each with a large budget.
-func instantiate(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule {
+// instantiateBare compiles and instantiates wasm in rt.
+func instantiateBare(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule {
 	t.Helper()
 	ctx := context.Background()
 	cm, err := rt.CompileModule(ctx, wasm)
@@ -136,6 +135,16 @@ func instantiate(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule {
 		g.fuel = glob.(api.MutableGlobal)
 	}
 	g.setFuel(1 << 40)
+	return g
+}
+
+// instantiate is instantiateBare for an ABI v1 module: it also runs
+// _initialize and verdict_configure if exported, each with a large budget.
+func instantiate(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule {
+	t.Helper()
+	ctx := context.Background()
+	g := instantiateBare(t, rt, wasm)
+	mod := g.mod
 	if f := mod.ExportedFunction("_initialize"); f != nil {
 		require.NoError(t, f.CallWithStack(ctx, g.stack))
 	}
@@ -174,7 +183,13 @@ func (g *guestModule) call(ctx context.Context, fn string, input []byte) ([]byte
 	if !ok {
 		return nil, os.ErrInvalid
 	}
-	return slices.Clone(out), nil
+	out = slices.Clone(out)
+	// Free the input, or a guest's heap grows with every call.
+	g.stack[0], g.stack[1] = uint64(ptr), uint64(len(input))
+	if err := g.mod.ExportedFunction("verdict_free").CallWithStack(ctx, g.stack); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // exportNames returns a compiled module's export names, sorted.

@@ -1,7 +1,7 @@
 package meter
 
 // scan decodes the instructions of the body from f.r's position to its end,
-// counting each region's cost and recording where checks go.
+// splitting it into segments and recording where charges go.
 func (f *funcBody) scan() error {
 	r := &f.r
 	for {
@@ -17,29 +17,43 @@ func (f *funcBody) scan() error {
 			return errAt(ErrMalformed, at, "function body ends before its final end")
 		}
 		top := &f.frames[len(f.frames)-1]
-		region := top.region
-		f.costs[region]++
+		switch op {
+		case opBlock, opLoop, opEnd, 0x01: // nop
+			// Free: they compile to nothing (the function's end, a return, is
+			// paid by the call).
+		default:
+			f.segs[f.cur].cost++
+		}
 		switch {
-		case op == opBlock || op == opIf:
+		case op == opBlock:
 			if err := f.blockType(); err != nil {
 				return err
 			}
-			f.frames = append(f.frames, frame{op: op, region: region})
+			f.frames = append(f.frames, frame{op: op, opener: f.cur})
+		case op == opIf:
+			if err := f.blockType(); err != nil {
+				return err
+			}
+			f.frames = append(f.frames, frame{op: op, opener: f.cur})
+			f.segment(f.cur, false)
 		case op == opLoop:
 			if err := f.blockType(); err != nil {
 				return err
 			}
-			f.costs = append(f.costs, 0)
-			loop := len(f.costs) - 1
-			f.inserts = append(f.inserts, insert{pos: r.pos, region: loop, dynamic: -1})
-			f.frames = append(f.frames, frame{op: op, region: loop})
+			f.frames = append(f.frames, frame{op: op, opener: f.cur})
+			f.segment(-1, true)
 		case op == opElse:
 			if top.op != opIf {
 				return errAt(ErrMalformed, at, "else outside an if")
 			}
 			top.op = opElse
+			f.segment(top.opener, false)
 		case op == opEnd:
+			opener := top.opener
 			f.frames = f.frames[:len(f.frames)-1]
+			if len(f.frames) > 0 {
+				f.segment(opener, false)
+			}
 		case op == opPrefixFC:
 			if err := f.prefixFC(at); err != nil {
 				return err
@@ -58,6 +72,45 @@ func (f *funcBody) scan() error {
 				return err
 			}
 		}
+	}
+}
+
+// segment starts a new segment at the current position. parent is the
+// segment that must run before this one can, at most once per run of the
+// parent (-1 for function entries and loop headers); check says whether the
+// segment tests the fuel, not only charges it.
+func (f *funcBody) segment(parent int, check bool) {
+	f.segs = append(f.segs, seg{pos: f.r.pos, parent: parent, check: check})
+	f.cur = len(f.segs) - 1
+	f.inserts = append(f.inserts, insert{pos: f.r.pos, region: f.cur, dynamic: -1})
+}
+
+// fold moves the cost of small segments into their parents, which saves
+// their charge at the price of charging them when they do not run: at most
+// foldLimit units too many per run of a segment. Zero-cost segments that do
+// not check are dropped.
+func (f *funcBody) fold() {
+	for i := len(f.segs) - 1; i > 0; i-- {
+		s := &f.segs[i]
+		if s.check {
+			if s.cost == 0 {
+				s.cost = 1 // a loop header always checks
+			}
+			continue
+		}
+		if s.cost == 0 {
+			s.dropped = true
+			continue
+		}
+		p := &f.segs[s.parent]
+		if p.extra+s.cost <= foldLimit {
+			p.cost += s.cost
+			p.extra += s.cost
+			s.dropped = true
+		}
+	}
+	if f.segs[0].cost == 0 {
+		f.segs[0].cost = 1
 	}
 }
 
