@@ -21,7 +21,10 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/conditions"
+	"github.com/verdictpdp/verdict/host/discovery"
 	"github.com/verdictpdp/verdict/host/httpapi"
+	"github.com/verdictpdp/verdict/host/identity"
 )
 
 // defaultsYAML is every key with its default; it doubles as documentation.
@@ -49,11 +52,12 @@ type serverTimeouts struct {
 	ReadHeader, Read, Write, Idle, Shutdown time.Duration
 }
 
-// backstageSettings are kept for the features that will use them
-// (discovery for apply-conditions and JWKS).
+// backstageSettings configure the integration with Backstage: discovery,
+// token verification and apply-conditions.
 type backstageSettings struct {
-	BaseURL   string
-	Endpoints []any
+	Discovery  discovery.Config
+	Identity   identity.Config
+	Conditions conditions.Config
 }
 
 // field is one configuration key: its name as written in files, and how
@@ -103,8 +107,14 @@ var fields = []field{
 	{key: "policies.quarantine.failures", set: integer(func(s *settings, v int) { s.Host.QuarantineFailures = v })},
 	{key: "policies.quarantine.window", set: duration(func(s *settings, v time.Duration) { s.Host.QuarantineWindow = v })},
 	{key: "policies.claims", set: setClaims},
-	{key: "backstage.baseUrl", set: str(func(s *settings, v string) { s.Backstage.BaseURL = v })},
+	{key: "backstage.baseUrl", set: str(func(s *settings, v string) { s.Backstage.Discovery.BaseURL = v })},
 	{key: "backstage.discovery.endpoints", set: setEndpoints},
+	{key: "backstage.timeout", set: duration(func(s *settings, v time.Duration) {
+		s.Backstage.Identity.Timeout = v
+		s.Backstage.Conditions.Timeout = v
+	})},
+	{key: "backstage.applyConditions.token", set: str(func(s *settings, v string) { s.Backstage.Conditions.Token = v })},
+	{key: "backstage.applyConditions.maxBodyBytes", set: integer(func(s *settings, v int) { s.Backstage.Conditions.MaxBodyBytes = v })},
 	{key: "backstage.auth.externalAccess", set: setExternalAccess},
 	{key: "backstage.auth.dangerouslyDisableDefaultAuthPolicy", flag: "dev",
 		set: boolean(func(s *settings, v bool) { s.HTTP.DevMode = v })},
@@ -194,7 +204,9 @@ func loadSettings(fs *pflag.FlagSet, environ []string) (*settings, error) {
 		return nil, fmt.Errorf("flags: %w", err)
 	}
 
-	s := &settings{Host: host.DefaultConfig(), HTTP: httpapi.DefaultConfig()}
+	s := &settings{Host: host.DefaultConfig(), HTTP: httpapi.DefaultConfig(), Backstage: backstageSettings{
+		Identity: identity.DefaultConfig(), Conditions: conditions.DefaultConfig(),
+	}}
 	for _, f := range fields {
 		if !k.Exists(f.key) {
 			continue
@@ -235,6 +247,28 @@ func (s *settings) validate() error {
 				return "backstage.auth.externalAccess" + strings.TrimPrefix(name, "staticTokens")
 			}
 			return "server." + name
+		}))
+	}
+	if err := s.Backstage.Discovery.Validate(); err != nil {
+		errs = append(errs, renameKeys(err, func(name string) string { return "backstage." + name }))
+	}
+	if err := s.Backstage.Identity.Validate(); err != nil {
+		errs = append(errs, renameKeys(err, func(name string) string {
+			switch {
+			case strings.HasPrefix(name, "timeout"):
+				return "backstage.timeout"
+			case strings.HasPrefix(name, "jwks"), strings.HasPrefix(name, "legacy"):
+				return "backstage.auth.externalAccess (" + name + ")"
+			}
+			return "backstage." + name
+		}))
+	}
+	if err := s.Backstage.Conditions.Validate(); err != nil {
+		errs = append(errs, renameKeys(err, func(name string) string {
+			if name == "timeout" {
+				return "backstage.timeout"
+			}
+			return "backstage.applyConditions." + name
 		}))
 	}
 	if err := s.Host.Validate(); err != nil {
@@ -523,11 +557,12 @@ func quote(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
-// setEndpoints keeps backstage.discovery.endpoints after checking its
-// shape: a list of {target, plugins}.
+// setEndpoints reads backstage.discovery.endpoints: a list of {target,
+// plugins} where target is a URL or, as in Backstage, {internal,
+// external} (Verdict, a backend, uses internal).
 func setEndpoints(s *settings, v any) error {
+	s.Backstage.Discovery.Endpoints = nil
 	if v == nil {
-		s.Backstage.Endpoints = nil
 		return nil
 	}
 	list, ok := v.([]any)
@@ -544,11 +579,39 @@ func setEndpoints(s *settings, v any) error {
 				return fmt.Errorf("[%d]: unknown key %q", i, k)
 			}
 		}
-		if _, ok := m["target"]; !ok {
+		var ep discovery.Endpoint
+		switch t := m["target"].(type) {
+		case string:
+			ep.Target = t
+		case map[string]any:
+			in, ok := t["internal"].(string)
+			if !ok {
+				return fmt.Errorf("[%d]: target.internal must be a string", i)
+			}
+			for k := range t {
+				if k != "internal" && k != "external" {
+					return fmt.Errorf("[%d]: target: unknown key %q", i, k)
+				}
+			}
+			ep.Target = in
+		case nil:
 			return fmt.Errorf("[%d]: target is required", i)
+		default:
+			return fmt.Errorf("[%d]: target must be a URL or {internal, external}", i)
 		}
+		plugins, ok := m["plugins"].([]any)
+		if !ok {
+			return fmt.Errorf("[%d]: plugins must be a list of plugin ids", i)
+		}
+		for j, p := range plugins {
+			id, ok := p.(string)
+			if !ok {
+				return fmt.Errorf("[%d]: plugins[%d] must be a string", i, j)
+			}
+			ep.Plugins = append(ep.Plugins, id)
+		}
+		s.Backstage.Discovery.Endpoints = append(s.Backstage.Discovery.Endpoints, ep)
 	}
-	s.Backstage.Endpoints = list
 	return nil
 }
 
@@ -599,11 +662,16 @@ func setClaims(s *settings, v any) error {
 	return nil
 }
 
-// setExternalAccess reads backstage.auth.externalAccess into static
-// tokens. Other types, and accessRestrictions, are refused rather than
-// ignored: ignoring them would grant access the operator did not mean.
+// setExternalAccess reads backstage.auth.externalAccess: entries of type
+// static (options token, subject), legacy (options secret, subject) and
+// jwks (options url, issuer, audience, algorithm, subjectPrefix), as
+// Backstage's backend.auth.externalAccess. accessRestrictions are refused
+// rather than ignored: ignoring them would grant access the operator did
+// not mean.
 func setExternalAccess(s *settings, v any) error {
 	s.HTTP.StaticTokens = nil
+	s.Backstage.Identity.JWKS = nil
+	s.Backstage.Identity.Legacy = nil
 	if v == nil {
 		return nil
 	}
@@ -625,29 +693,71 @@ func setExternalAccess(s *settings, v any) error {
 				return fmt.Errorf("externalAccess[%d]: unknown key %q", i, k)
 			}
 		}
-		typ, _ := m["type"].(string)
-		if typ != "static" {
-			return fmt.Errorf("externalAccess[%d]: type %s is not supported yet", i, quote(m["type"]))
-		}
 		opts, ok := m["options"].(map[string]any)
 		if !ok {
-			return fmt.Errorf("externalAccess[%d]: options with token and subject are required", i)
+			return fmt.Errorf("externalAccess[%d]: options are required", i)
 		}
-		var t httpapi.StaticToken
-		for k, ov := range opts {
-			sv, ok := ov.(string)
-			switch {
-			case k == "token" && ok:
-				t.Token = sv
-			case k == "subject" && ok:
-				t.Subject = sv
-			case k == "token" || k == "subject":
-				return fmt.Errorf("externalAccess[%d]: options.%s must be a string", i, k)
-			default:
-				return fmt.Errorf("externalAccess[%d]: unknown option %q", i, k)
+		var err error
+		switch typ, _ := m["type"].(string); typ {
+		case "static":
+			var t httpapi.StaticToken
+			err = readOptions(opts, map[string]*string{"token": &t.Token, "subject": &t.Subject}, nil)
+			s.HTTP.StaticTokens = append(s.HTTP.StaticTokens, t)
+		case "legacy":
+			var l identity.LegacyAccess
+			err = readOptions(opts, map[string]*string{"secret": &l.Secret, "subject": &l.Subject}, nil)
+			if err == nil && (l.Secret == "" || l.Subject == "") {
+				err = errors.New("options.secret and options.subject are required")
 			}
+			s.Backstage.Identity.Legacy = append(s.Backstage.Identity.Legacy, l)
+		case "jwks":
+			var j identity.JWKSAccess
+			err = readOptions(opts, map[string]*string{"url": &j.URL, "subjectPrefix": &j.SubjectPrefix},
+				map[string]*[]string{"issuer": &j.Issuers, "audience": &j.Audiences, "algorithm": &j.Algorithms})
+			if err == nil && j.URL == "" {
+				err = errors.New("options.url is required")
+			}
+			s.Backstage.Identity.JWKS = append(s.Backstage.Identity.JWKS, j)
+		default:
+			return fmt.Errorf("externalAccess[%d]: type %s is not one of static, legacy, jwks", i, quote(m["type"]))
 		}
-		s.HTTP.StaticTokens = append(s.HTTP.StaticTokens, t)
+		if err != nil {
+			return fmt.Errorf("externalAccess[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// readOptions reads string options into strs and string-or-list options
+// into lists; any other option is an error.
+func readOptions(opts map[string]any, strs map[string]*string, lists map[string]*[]string) error {
+	for k, ov := range opts {
+		if dst, ok := strs[k]; ok {
+			sv, ok := ov.(string)
+			if !ok {
+				return fmt.Errorf("options.%s must be a string", k)
+			}
+			*dst = sv
+			continue
+		}
+		if dst, ok := lists[k]; ok {
+			switch x := ov.(type) {
+			case string:
+				*dst = []string{x}
+			case []any:
+				for _, e := range x {
+					sv, ok := e.(string)
+					if !ok {
+						return fmt.Errorf("options.%s must be a string or a list of strings", k)
+					}
+					*dst = append(*dst, sv)
+				}
+			default:
+				return fmt.Errorf("options.%s must be a string or a list of strings", k)
+			}
+			continue
+		}
+		return fmt.Errorf("unknown option %q", k)
 	}
 	return nil
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/discovery"
 	"github.com/verdictpdp/verdict/host/httpapi"
+	"github.com/verdictpdp/verdict/host/identity"
 )
 
 func writeFile(t *testing.T, content string) string {
@@ -183,8 +185,8 @@ log: {level: debug, format: json}
 				require.Equal(t, host.FirstApplicable, s.Host.Combine)
 				require.Equal(t, "/tmp/cache", s.Host.CacheDir)
 				require.Equal(t, []httpapi.StaticToken{{Token: "catalog-secret-1", Subject: "catalog-service"}}, s.HTTP.StaticTokens)
-				require.Equal(t, "http://localhost:7007", s.Backstage.BaseURL)
-				require.Len(t, s.Backstage.Endpoints, 1)
+				require.Equal(t, "http://localhost:7007", s.Backstage.Discovery.BaseURL)
+				require.Len(t, s.Backstage.Discovery.Endpoints, 1)
 				require.Equal(t, "json", s.LogFormat)
 			}},
 		{name: "variable inside a string", environ: []string{"PORT=9000"}, file: "server:\n  listen: 0.0.0.0:${PORT}\n",
@@ -194,8 +196,39 @@ log: {level: debug, format: json}
 		{name: "wrong case", file: "server:\n  basepath: /x\n", err: `unknown key "server.basepath" (did you mean "server.basePath"?)`},
 		{name: "unknown section", file: "metrics:\n  enabled: true\n", err: `unknown key "metrics.enabled"`},
 		{name: "bad duration", file: "policies:\n  limits:\n    callTimeout: 100\n", err: "policies.limits.callTimeout: 100 is not a duration"},
-		{name: "unsupported external access type", file: "backstage:\n  auth:\n    externalAccess:\n      - type: jwks\n        options: {url: http://x}\n",
-			err: `externalAccess[0]: type "jwks" is not supported yet`},
+		{name: "unknown external access type", file: "backstage:\n  auth:\n    externalAccess:\n      - type: oidc\n        options: {url: http://x}\n",
+			err: `externalAccess[0]: type "oidc" is not one of static, legacy, jwks`},
+		{name: "external access of every type", file: `backstage:
+  baseUrl: http://backstage:7007
+  discovery:
+    endpoints:
+      - target: {internal: "http://catalog:7007/api/{{pluginId}}", external: "https://bs.example.com/api/{{pluginId}}"}
+        plugins: [catalog]
+  timeout: 2s
+  applyConditions: {token: outbound-token-1, maxBodyBytes: 50000}
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: static-token-1, subject: ci}
+      - type: legacy
+        options: {secret: c2VjcmV0LXNlY3JldA==, subject: old-caller}
+      - type: jwks
+        options: {url: "https://idp/jwks", issuer: https://idp, audience: [verdict, backstage], subjectPrefix: idp}
+`, check: func(t *testing.T, s *settings) {
+			require.Equal(t, []discovery.Endpoint{{Target: "http://catalog:7007/api/{{pluginId}}", Plugins: []string{"catalog"}}}, s.Backstage.Discovery.Endpoints)
+			require.Equal(t, []identity.LegacyAccess{{Secret: "c2VjcmV0LXNlY3JldA==", Subject: "old-caller"}}, s.Backstage.Identity.Legacy)
+			require.Equal(t, []identity.JWKSAccess{{URL: "https://idp/jwks", Issuers: []string{"https://idp"},
+				Audiences: []string{"verdict", "backstage"}, SubjectPrefix: "idp"}}, s.Backstage.Identity.JWKS)
+			require.Equal(t, "outbound-token-1", s.Backstage.Conditions.Token)
+			require.Equal(t, 50000, s.Backstage.Conditions.MaxBodyBytes)
+			require.Equal(t, 2*time.Second, s.Backstage.Conditions.Timeout)
+			require.Equal(t, 2*time.Second, s.Backstage.Identity.Timeout)
+		}},
+		{name: "bad legacy secret", file: "backstage:\n  auth:\n    externalAccess:\n      - type: legacy\n        options: {secret: '!!', subject: s}\n",
+			err: "backstage.auth.externalAccess (legacy[0]): secret must be a valid base64 string"},
+		{name: "short outbound token", file: "backstage:\n  applyConditions: {token: short}\n",
+			err: "backstage.applyConditions.token: must be at least 8 characters"},
+		{name: "relative base URL", file: "backstage:\n  baseUrl: backstage:7007\n", err: "backstage.baseUrl"},
 		{name: "access restrictions refused", file: "backstage:\n  auth:\n    externalAccess:\n      - type: static\n        options: {token: abcdefgh1, subject: s}\n        accessRestrictions: [{plugin: catalog}]\n",
 			err: "accessRestrictions are not supported yet"},
 		{name: "short static token", file: "backstage:\n  auth:\n    externalAccess:\n      - type: static\n        options: {token: short, subject: s}\n",

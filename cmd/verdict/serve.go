@@ -16,7 +16,10 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/conditions"
+	"github.com/verdictpdp/verdict/host/discovery"
 	"github.com/verdictpdp/verdict/host/httpapi"
+	"github.com/verdictpdp/verdict/host/identity"
 )
 
 const serveUsage = `Usage: verdict serve [flags]
@@ -101,7 +104,13 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 		_ = ln.Close()
 		return fmt.Errorf("policy host: %w", err)
 	}
-	handler, err := httpapi.New(st.HTTP, h, log)
+	opts, err := backstageOptions(st, log)
+	if err != nil {
+		_ = ln.Close()
+		_ = h.Close(context.Background())
+		return err
+	}
+	handler, err := httpapi.New(st.HTTP, h, log, opts...)
 	if err != nil {
 		_ = ln.Close()
 		_ = h.Close(context.Background())
@@ -175,4 +184,34 @@ func watchPolicies(ctx context.Context, h *host.Host, dir string, log *slog.Logg
 	if err := h.Watch(ctx, dir); err != nil {
 		log.Error("policies not loaded: no decisions until this is fixed (every request answers 503)", "dir", dir, "err", err)
 	}
+}
+
+// backstageOptions builds the Backstage integration: discovery, token
+// verification (user, plugin, jwks and legacy tokens), user info and the
+// apply-conditions client.
+func backstageOptions(st *settings, log *slog.Logger) ([]httpapi.Option, error) {
+	disc, err := discovery.New(st.Backstage.Discovery)
+	if err != nil {
+		return nil, fmt.Errorf("backstage discovery: %w", err)
+	}
+	if _, err := disc.BaseURL("auth"); err != nil {
+		log.Warn("backstage.baseUrl is not set and discovery lists no auth plugin: Backstage user and plugin tokens cannot be verified (static tokens still work)")
+	}
+	deps := identity.Deps{Discovery: disc}
+	tokens, err := identity.New(st.Backstage.Identity, deps)
+	if err != nil {
+		return nil, fmt.Errorf("backstage tokens: %w", err)
+	}
+	users, err := identity.NewUserInfo(st.Backstage.Identity, deps)
+	if err != nil {
+		return nil, fmt.Errorf("backstage user info: %w", err)
+	}
+	conds, err := conditions.New(st.Backstage.Conditions, disc, nil, nil, log)
+	if err != nil {
+		return nil, fmt.Errorf("backstage apply-conditions: %w", err)
+	}
+	if st.Backstage.Conditions.Token == "" {
+		log.Warn("backstage.applyConditions.token is not set: CONDITIONAL decisions for items with a resourceRef are DENY")
+	}
+	return []httpapi.Option{httpapi.WithTokens(tokens), httpapi.WithOwnership(users), httpapi.WithConditions(conds)}, nil
 }

@@ -9,17 +9,19 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/identity"
 )
 
 // authorize is Backstage's POST {base}/authorize; see the package doc for
 // the order of checks.
 func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 	url := s.url(r)
-	p, err := s.backstagePrincipal(r)
+	creds, err := s.backstageCredentials(r)
 	if err != nil {
 		s.writeError(w, r, url, err)
 		return
 	}
+	p := creds.Principal
 	var body any = map[string]any{}
 	isJSON, err := isJSON(r)
 	if err == nil && isJSON {
@@ -55,22 +57,39 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.decide(w, r, url, p, items, false)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.RequestTimeout)
+	defer cancel()
+	if p.Type == abi.PrincipalUser {
+		// Once per request, as Backstage's router asks user info.
+		refs := creds.Ownership
+		if s.ownership != nil {
+			if refs, err = s.ownership.Ownership(ctx, creds); err != nil {
+				s.writeError(w, r, url, err)
+				return
+			}
+		}
+		p.OwnershipEntityRefs = refs
+	}
+	var onBehalfOf *identity.Credentials
+	if p.Type == abi.PrincipalUser {
+		onBehalfOf = &creds
+	}
+	s.decide(ctx, w, r, url, p, onBehalfOf, items, false)
 }
 
-// backstagePrincipal identifies the caller of a Backstage endpoint: the
+// backstageCredentials identifies the caller of a Backstage endpoint: the
 // verified bearer token, or principal "none" in dev mode when there is no
 // token. A token that does not verify is 401 even in dev mode, as in
 // Backstage.
-func (s *server) backstagePrincipal(r *http.Request) (abi.Principal, error) {
+func (s *server) backstageCredentials(r *http.Request) (identity.Credentials, error) {
 	tok, ok := bearer(r)
 	if !ok {
 		if s.cfg.DevMode {
-			return abi.Principal{Type: abi.PrincipalNone}, nil
+			return identity.Credentials{Principal: abi.Principal{Type: abi.PrincipalNone}}, nil
 		}
-		return abi.Principal{}, errMissingCredentials
+		return identity.Credentials{}, errMissingCredentials
 	}
-	return s.ids.verify(tok)
+	return s.ids.verify(r.Context(), tok)
 }
 
 // nativeAuthorize is POST /v1/authorize: the principal comes from the body
@@ -110,7 +129,9 @@ func (s *server) nativeAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, url, newError(nameInput, is.message()))
 		return
 	}
-	s.decide(w, r, url, p, items, true)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.RequestTimeout)
+	defer cancel()
+	s.decide(ctx, w, r, url, p, nil, items, true)
 }
 
 // nativeAccess guards /v1/*: open in dev mode, else a trusted token.
@@ -122,9 +143,12 @@ func (s *server) nativeAccess(r *http.Request) error {
 }
 
 // decide asks the Decider about items (an array resourceRef is one Query
-// per ref) under the request deadline and writes the answers in request
+// per ref) under ctx (the request deadline), resolves CONDITIONAL decisions
+// of items with a resourceRef through apply-conditions (on behalf of
+// onBehalfOf, nil for the native API), and writes the answers in request
 // order. native adds the snapshot generation.
-func (s *server) decide(w http.ResponseWriter, r *http.Request, url string, p abi.Principal, items []item, native bool) {
+func (s *server) decide(ctx context.Context, w http.ResponseWriter, r *http.Request, url string, p abi.Principal,
+	onBehalfOf *identity.Credentials, items []item, native bool) {
 	n := 0
 	for i := range items {
 		if items[i].kind == refArray {
@@ -147,8 +171,6 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, url string, p ab
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.RequestTimeout)
-	defer cancel()
 	ds, err := s.d.Decide(ctx, p, qs)
 	if err == nil && (ds == nil || len(ds.Items) != len(qs)) {
 		got := 0
@@ -156,6 +178,10 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, url string, p ab
 			got = len(ds.Items)
 		}
 		err = fmt.Errorf("decider answered %d decisions for %d queries", got, len(qs))
+	}
+	var res []resolution
+	if err == nil {
+		res, err = s.resolve(ctx, onBehalfOf, items, ds.Items)
 	}
 	if err != nil {
 		s.writeError(w, r, url, err)
@@ -179,7 +205,11 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, url string, p ab
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = appendItem(b, it, ds.Items[k:k+m]); err != nil {
+		var rs []resolution
+		if res != nil {
+			rs = res[k : k+m]
+		}
+		if b, err = appendItem(b, it, ds.Items[k:k+m], rs); err != nil {
 			s.writeError(w, r, url, fmt.Errorf("encode answer: %w", err))
 			return
 		}

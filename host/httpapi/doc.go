@@ -21,7 +21,9 @@
 //     (a declared deviation: Backstage has no cap);
 //  5. the direct-user rule (a user without an actor may not ask about a
 //     resource permission without a resourceRef: 400 InputError);
-//  6. the Decider is asked, under a deadline of Limits.RequestTimeout.
+//  6. the user's ownership is found, the Decider is asked and CONDITIONAL
+//     decisions for items with a resourceRef are resolved, all under one
+//     deadline of Limits.RequestTimeout.
 //
 // # Answers
 //
@@ -30,9 +32,22 @@
 // asked as one host.Query per ref and answered with an array result, always,
 // even when every element is the same (Backstage would sometimes answer a
 // scalar; its clients accept both). A CONDITIONAL decision for an item that
-// carries a resourceRef is never returned: until apply-conditions
-// resolution exists it becomes DENY with a reason. Any item may carry a
-// "reason" string, which Backstage clients strip.
+// carries a resourceRef is never returned: it is resolved through the
+// owning plugin's apply-conditions endpoint (WithConditions), batched per
+// plugin, and becomes the plugin's ALLOW or DENY; without a resolver, or
+// when the plugin cannot be reached, it is DENY with a reason. A plugin
+// that refuses the call (non-2xx) fails the request with its status, as a
+// ResponseError, as in Backstage. Any item may carry a "reason" string,
+// which Backstage clients strip.
+//
+// # Identity
+//
+// Static external-access tokens are checked here; every other token goes
+// to the TokenVerifier (WithTokens, normally an *identity.Verifier: user,
+// plugin, jwks and legacy tokens). A user's ownershipEntityRefs come from
+// the OwnershipResolver (WithOwnership) once per request, after the body
+// was validated, as in Backstage; its refusal (e.g. 404 from user info) is
+// passed on as a ResponseError with that status.
 //
 // # Errors
 //

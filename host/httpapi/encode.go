@@ -75,15 +75,23 @@ func appendString(b []byte, s string) []byte {
 }
 
 // reasonConditionalRef explains why a CONDITIONAL decision for an item
-// with a resourceRef is DENY: resolving it needs the owning plugin's
-// apply-conditions endpoint, which Verdict does not call yet.
-const reasonConditionalRef = "conditional decisions for items with a resourceRef cannot be resolved yet (apply-conditions is not implemented)"
+// with a resourceRef is DENY when it was not resolved (an incomplete
+// decision, which the host never gives).
+const reasonConditionalRef = "conditional decision for a resourceRef could not be resolved"
 
 // appendItem appends the answer for it, whose queries were decided as ds
-// (one Decision per query, in order), as {"id","result",...}. It never
-// turns anything into ALLOW: an unexpected result becomes DENY with a
-// reason.
-func appendItem(b []byte, it *item, ds []host.Decision) ([]byte, error) {
+// (one Decision per query, in order) and, for CONDITIONAL decisions of
+// items with a resourceRef, resolved as rs (nil when nothing was
+// resolved), as {"id","result",...}. Only a plugin's ALLOW from
+// apply-conditions turns CONDITIONAL into ALLOW; an unexpected result
+// becomes DENY with a reason.
+func appendItem(b []byte, it *item, ds []host.Decision, rs []resolution) ([]byte, error) {
+	resolved := func(i int) (resolution, bool) {
+		if rs == nil || !rs[i].done {
+			return resolution{}, false
+		}
+		return rs[i], true
+	}
 	b = append(b, `{"id":`...)
 	b = appendString(b, it.id)
 	b = append(b, `,"result":`...)
@@ -95,7 +103,11 @@ func appendItem(b []byte, it *item, ds []host.Decision) ([]byte, error) {
 		case abi.Conditional:
 			switch {
 			case it.kind == refString:
-				res, reason = abi.Deny, joinReason(reasonConditionalRef, reason)
+				if r, ok := resolved(0); ok {
+					res, reason = r.result, joinReason(r.reason, reason)
+				} else {
+					res, reason = abi.Deny, joinReason(reasonConditionalRef, reason)
+				}
 			case d.Conditions == nil || d.PluginID == "":
 				res, reason = abi.Deny, joinReason("host returned an incomplete CONDITIONAL decision", reason)
 			}
@@ -139,8 +151,13 @@ func appendItem(b []byte, it *item, ds []host.Decision) ([]byte, error) {
 		switch res {
 		case abi.Allow, abi.Deny:
 		case abi.Conditional:
-			res = abi.Deny
-			addReason(reasonConditionalRef)
+			if r, ok := resolved(i); ok {
+				res = r.result
+				addReason(r.reason)
+			} else {
+				res = abi.Deny
+				addReason(reasonConditionalRef)
+			}
 		default:
 			res = abi.Deny
 			addReason("host returned an unexpected result " + string(d.Result))
@@ -159,6 +176,9 @@ func appendItem(b []byte, it *item, ds []host.Decision) ([]byte, error) {
 func joinReason(a, b string) string {
 	if b == "" {
 		return a
+	}
+	if a == "" {
+		return b
 	}
 	return a + "; " + b
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/identity"
+	"github.com/verdictpdp/verdict/host/upstream"
 )
 
 // Backstage error names (packages/errors) and the names body-parser gives.
@@ -23,6 +25,7 @@ const (
 	nameServiceUnavailable = "ServiceUnavailableError"
 	nameNotImplemented     = "NotImplementedError"
 	nameInternal           = "Error"
+	nameResponse           = "ResponseError"
 )
 
 // apiError is an error meant for the caller: a Backstage error name and a
@@ -33,6 +36,11 @@ type apiError struct {
 	message string
 	// tooLarge carries body-parser's extra fields for 413s.
 	tooLarge *tooLarge
+	// status, when set, overrides the status the name gives (a
+	// ResponseError carries the status of the service that refused).
+	status int
+	// cause is the other service's own error, for a ResponseError.
+	cause *upstream.Cause
 }
 
 func (e *apiError) Error() string { return e.name + ": " + e.message }
@@ -74,9 +82,25 @@ var statusByName = map[string]int{
 // status, Backstage error name and a message that leaks no internals.
 func classify(err error) (status int, e *apiError) {
 	var ae *apiError
+	var authErr *identity.AuthError
+	var ue *upstream.Error
 	switch {
 	case errors.As(err, &ae):
 		e = ae
+	case errors.Is(err, identity.ErrIllegalToken):
+		e = errIllegalToken.(*apiError)
+	case errors.As(err, &authErr):
+		e = &apiError{name: nameAuthentication, message: authErr.Message}
+	case errors.As(err, &ue):
+		// Another Backstage service refused: pass its status on, as
+		// Backstage's error middleware does with a ResponseError.
+		status := ue.Status
+		if status < 400 || status > 599 {
+			status = http.StatusBadGateway
+		}
+		e = &apiError{name: nameResponse, message: ue.Error(), status: status, cause: &ue.Cause}
+	case errors.Is(err, identity.ErrNoOwnership):
+		e = &apiError{name: nameInternal, message: "Ownership entity refs can not be determined"}
 	case errors.Is(err, host.ErrNoSnapshot):
 		e = &apiError{name: nameServiceUnavailable, message: "no policy snapshot loaded yet"}
 	case errors.Is(err, host.ErrClosed):
@@ -87,6 +111,9 @@ func classify(err error) (status int, e *apiError) {
 		e = &apiError{name: nameServiceUnavailable, message: "request canceled"}
 	default:
 		e = &apiError{name: nameInternal, message: "internal error"}
+	}
+	if e.status != 0 {
+		return e.status, e
 	}
 	status, ok := statusByName[e.name]
 	if !ok {
@@ -121,6 +148,13 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, url string, 
 		b = append(b, `,"limit":`...)
 		b = strconv.AppendInt(b, t.limit, 10)
 		b = append(b, `,"type":"entity.too.large"`...)
+	}
+	if c := e.cause; c != nil {
+		b = append(b, `,"cause":{"name":`...)
+		b = appendString(b, c.Name)
+		b = append(b, `,"message":`...)
+		b = appendString(b, c.Message)
+		b = append(b, '}')
 	}
 	b = append(b, `},"request":{"method":`...)
 	b = appendString(b, r.Method)

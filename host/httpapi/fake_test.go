@@ -15,6 +15,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/identity"
 )
 
 // fakeDecider is the HTTP layer's test double for host.Host: it answers by
@@ -133,20 +134,24 @@ func newTestServer(t testing.TB, cfg Config) (http.Handler, *fakeDecider) {
 func newTestServerWithUsers(t testing.TB, cfg Config) (http.Handler, *fakeDecider) {
 	t.Helper()
 	f := &fakeDecider{}
-	s := &server{cfg: cfg, d: f, log: slog.New(slog.DiscardHandler), ids: newIdentities(cfg)}
-	s.ids.verifiers = append(s.ids.verifiers, func(tok string) (abi.Principal, bool) {
-		switch tok {
-		case userToken:
-			return abi.Principal{Type: abi.PrincipalUser, UserEntityRef: "user:default/alice"}, true
-		case oboToken:
-			return abi.Principal{Type: abi.PrincipalUser, UserEntityRef: "user:default/alice",
-				Actor: &abi.Actor{Type: "service", Subject: "plugin:catalog"}}, true
-		}
-		return abi.Principal{}, false
-	})
-	h, err := s.handler()
+	h, err := New(cfg, f, slog.New(slog.DiscardHandler), WithTokens(fakeTokens{}))
 	require.NoError(t, err)
 	return h, f
+}
+
+// fakeTokens is the TokenVerifier of tests that need user principals
+// without real JWTs (those are tested with backstagetest).
+type fakeTokens struct{}
+
+func (fakeTokens) Verify(_ context.Context, tok string) (identity.Credentials, error) {
+	switch tok {
+	case userToken:
+		return identity.Credentials{Principal: abi.Principal{Type: abi.PrincipalUser, UserEntityRef: "user:default/alice"}}, nil
+	case oboToken:
+		return identity.Credentials{Principal: abi.Principal{Type: abi.PrincipalUser, UserEntityRef: "user:default/alice",
+			Actor: &abi.Actor{Type: "service", Subject: "plugin:catalog"}}}, nil
+	}
+	return identity.Credentials{}, identity.ErrIllegalToken
 }
 
 type req struct {

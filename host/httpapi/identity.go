@@ -1,29 +1,42 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"net/http"
 	"strings"
 	"unicode"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/identity"
 )
+
+// TokenVerifier verifies bearer tokens that are not static tokens: Backstage
+// user and plugin tokens, and external access of types jwks and legacy.
+// *identity.Verifier implements it. It returns identity.ErrIllegalToken for
+// a token it does not recognise and an *identity.AuthError for one that
+// does not verify.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (identity.Credentials, error)
+}
+
+// OwnershipResolver finds a user's ownershipEntityRefs. *identity.UserInfo
+// implements it. A refusal of the auth backend is an *upstream.Error, whose
+// status is passed on.
+type OwnershipResolver interface {
+	Ownership(ctx context.Context, c identity.Credentials) ([]string, error)
+}
 
 // tokenKey is the SHA-256 of a token. Tokens are looked up by hash so that
 // the table never compares secrets byte by byte and holds no plain tokens.
 type tokenKey [sha256.Size]byte
 
-// identities verifies bearer tokens. Today it knows static external-access
-// tokens only; Backstage user and plugin tokens (JWTs) come later and will
-// plug in here.
+// identities verifies bearer tokens: static external-access tokens here,
+// everything else through the TokenVerifier (when there is one).
 type identities struct {
 	static  map[tokenKey]string // token hash -> subject
 	trusted map[string]struct{}
-	// verifiers are further token verifiers, tried in order after the
-	// static tokens: the hook for Backstage user and plugin tokens (unused
-	// until JWT verification lands; tests use it to present user
-	// principals).
-	verifiers []func(token string) (abi.Principal, bool)
+	tokens  TokenVerifier // nil: static tokens only
 }
 
 func newIdentities(cfg Config) *identities {
@@ -58,17 +71,16 @@ func bearer(r *http.Request) (token string, ok bool) {
 // isJSSpace is JavaScript's \s.
 func isJSSpace(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' }
 
-// verify returns the principal a token stands for, or errIllegalToken.
-func (id *identities) verify(token string) (abi.Principal, error) {
+// verify returns the credentials a token stands for: errIllegalToken when
+// nothing recognises it, an *identity.AuthError when it does not verify.
+func (id *identities) verify(ctx context.Context, token string) (identity.Credentials, error) {
 	if subject, ok := id.static[sha256.Sum256([]byte(token))]; ok {
-		return abi.Principal{Type: abi.PrincipalService, Subject: subject}, nil
+		return identity.Credentials{Principal: abi.Principal{Type: abi.PrincipalService, Subject: subject}}, nil
 	}
-	for _, v := range id.verifiers {
-		if p, ok := v(token); ok {
-			return p, nil
-		}
+	if id.tokens == nil {
+		return identity.Credentials{}, errIllegalToken
 	}
-	return abi.Principal{}, errIllegalToken
+	return id.tokens.Verify(ctx, token)
 }
 
 // trustedCaller checks /v1/* access: a token whose subject is trusted to
@@ -79,10 +91,11 @@ func (id *identities) trustedCaller(r *http.Request) error {
 	if !ok {
 		return errMissingCredentials
 	}
-	p, err := id.verify(tok)
+	c, err := id.verify(r.Context(), tok)
 	if err != nil {
 		return err
 	}
+	p := c.Principal
 	if _, ok := id.trusted[p.Subject]; !ok || p.Type != abi.PrincipalService {
 		return errUntrusted
 	}

@@ -133,7 +133,7 @@ func TestNativeAuthorize(t *testing.T) {
 			body: `{"principal":{"type":"service","subject":"s"},
 				"items":[{"id":"q","resourceRef":"component:default/x","permission":{"type":"resource","name":"c.cond","attributes":{},"resourceType":"catalog-entity"}}]}`,
 			status: 200,
-			want:   `{"generation":7,"items":[{"id":"q","result":"DENY","reason":"` + reasonConditionalRef + `; owner rule"}]}`},
+			want:   `{"generation":7,"items":[{"id":"q","result":"DENY","reason":"` + reasonNoResolver + `; owner rule"}]}`},
 		{name: "missing principal", body: `{"items":[]}`, status: 400, errNm: "InputError",
 			want: `[{"code":"invalid_type","expected":"object","received":"undefined","path":["principal"],"message":"Required"}]`},
 		{name: "principal without type", body: `{"principal":{},"items":[]}`, status: 400, errNm: "InputError",

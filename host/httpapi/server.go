@@ -41,15 +41,39 @@ var (
 
 // server holds the routes' shared state. It is immutable after New.
 type server struct {
-	cfg Config
-	d   Decider
-	log *slog.Logger
-	ids *identities
+	cfg       Config
+	d         Decider
+	log       *slog.Logger
+	ids       *identities
+	ownership OwnershipResolver // nil: users own only what their token says
+	conds     ConditionResolver // nil: CONDITIONAL with a resourceRef is DENY
+	keys      http.Handler      // nil: no {base}/.backstage/auth/v1/jwks.json
 }
+
+// Option adds an integration with Backstage to New.
+type Option func(*server)
+
+// WithTokens verifies Backstage tokens (user, plugin, external jwks and
+// legacy) with v, after the static tokens of Config. Without it only
+// static tokens are known.
+func WithTokens(v TokenVerifier) Option { return func(s *server) { s.ids.tokens = v } }
+
+// WithOwnership finds users' ownershipEntityRefs with o. Without it a user
+// owns what the token's "ent" claim lists, or nothing.
+func WithOwnership(o OwnershipResolver) Option { return func(s *server) { s.ownership = o } }
+
+// WithConditions resolves CONDITIONAL decisions for items with a
+// resourceRef through plugins' apply-conditions with c. Without it such
+// items are DENY with a reason.
+func WithConditions(c ConditionResolver) Option { return func(s *server) { s.conds = c } }
+
+// WithPluginKeys serves h (the public keys of plugin tokens Verdict mints)
+// at {basePath}/.backstage/auth/v1/jwks.json, unauthenticated.
+func WithPluginKeys(h http.Handler) Option { return func(s *server) { s.keys = h } }
 
 // New returns the HTTP handler for cfg, answering with d. cfg must pass
 // Validate; log may be nil (nothing is logged). Tokens are never logged.
-func New(cfg Config, d Decider, log *slog.Logger) (http.Handler, error) {
+func New(cfg Config, d Decider, log *slog.Logger, opts ...Option) (http.Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
@@ -60,6 +84,9 @@ func New(cfg Config, d Decider, log *slog.Logger) (http.Handler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{cfg: cfg, d: d, log: log, ids: newIdentities(cfg)}
+	for _, o := range opts {
+		o(s)
+	}
 	return s.handler()
 }
 
@@ -69,6 +96,9 @@ func (s *server) handler() (http.Handler, error) {
 	r := mux.NewRouter()
 	r.Handle(base+"/authorize", s.route(http.MethodPost, true, s.authorize))
 	r.Handle(base+"/health", s.route(http.MethodGet, true, s.health))
+	if s.keys != nil {
+		r.Handle(base+"/.backstage/auth/v1/jwks.json", s.route(http.MethodGet, true, s.keys.ServeHTTP))
+	}
 	r.Handle("/v1/authorize", s.route(http.MethodPost, false, s.nativeAuthorize))
 	r.Handle("/v1/policies", s.route(http.MethodGet, false, s.policies))
 	r.Handle("/v1/policies/reload", s.route(http.MethodPost, false, s.reload))
