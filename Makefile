@@ -11,7 +11,7 @@ include mk/guests.mk
 include mk/fixtures.mk
 include mk/sdks.mk
 
-.PHONY: all build policies demo run test test-go vet fmt-check bench clean
+.PHONY: all build policies demo demo-test run test test-go vet fmt-check bench clean
 
 all: build policies
 
@@ -36,7 +36,11 @@ run: build demo
 # Everything CI runs: formatting, vet, fixture sources, guest builds, the
 # host's tests with the race detector (they load the built guests), the SDK's
 # tests and a short fuzz pass, and the guests' native tests.
-test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test
+test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test
+
+# The demo directory's policy tests, run by the binary as a user would.
+demo-test: build demo
+	$(BIN) test examples/demo
 
 test-go:
 	VERDICT_REQUIRE_GUESTS=1 $(GO) test -race -count=1 ./...

@@ -29,9 +29,9 @@ type Decision struct {
 
 // ModuleAnswer is what one module answered for one item.
 type ModuleAnswer struct {
-	Module string
-	Result abi.Result
-	Reason string
+	Module string     `json:"module"`
+	Result abi.Result `json:"result"`
+	Reason string     `json:"reason,omitempty"`
 }
 
 // Decisions is the answer to a batch: one Decision per Query, in order, and

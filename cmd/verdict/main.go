@@ -7,6 +7,8 @@
 //	verdict serve [flags]   run the server
 //	verdict seal FILE...    seal modules
 //	verdict inspect FILE... examine modules
+//	verdict eval POLICIES   decide a request without a server
+//	verdict test [DIR...]   run policy tests (*.test.yaml)
 //	verdict version         print the version
 //	verdict help [command]  print help
 //
@@ -47,6 +49,8 @@ Usage:
 
 Commands:
   serve     run the HTTP server (Backstage permission protocol and native API)
+  eval      decide a request against a policy directory or module, with --explain
+  test      run the policy tests (*.test.yaml) in a directory
   inspect   examine policy modules: exports, imports, description, seal, whether they load
   seal      seal policy modules so that a truncated or altered copy is refused
   version   print the version and the Go version
@@ -78,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return serveCommand(ctx, args[1:], stdout, stderr, environ)
 	case "inspect":
 		return inspectCommand(ctx, args[1:], stdout, stderr, environ)
+	case "test":
+		return testCommand(ctx, args[1:], stdout, stderr, environ)
+	case "eval":
+		return evalCommand(ctx, args[1:], os.Stdin, stdout, stderr, environ)
 	case "seal":
 		return sealCommand(ctx, args[1:], stdout, stderr)
 	}

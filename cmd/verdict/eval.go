@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host"
+)
+
+const evalUsage = `Usage: verdict eval [flags] POLICIES [REQUEST.json]
+
+Decides a request against POLICIES (a policy directory, or one NAME.wasm
+with its settings beside it) without a server, and prints each item's
+answer. REQUEST is a JSON file (or - or nothing for standard input) with
+Backstage's body {"items":[...]} or the native {"principal":...,"items":[...]}.
+Apply-conditions is not called: items with a resourceRef may show
+CONDITIONAL, which serve would resolve through the owning plugin.
+
+  verdict eval --principal user:default/alice,group:default/team-a \
+      --explain build/demo request.json
+
+Flags:
+`
+
+// evalCommand is `verdict eval`.
+func evalCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	fs := pflag.NewFlagSet("eval", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addConfigFlags(fs)
+	principal := fs.String("principal", "", "who asks: none, service:SUBJECT, user:default/NAME[,OWNERSHIP-REF...] or a JSON object (default: the request's principal, else none)")
+	explain := fs.Bool("explain", false, "show every module's answer and reason, and the criteria of CONDITIONAL answers")
+	output := fs.String("output", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, evalUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "verdict eval: %v\n", err)
+		return exitUsage
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 || (*output != "text" && *output != "json") {
+		fmt.Fprint(stderr, evalUsage)
+		return exitUsage
+	}
+	st, err := loadSettings(fs, environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict: config: %v\n", err)
+		return exitUsage
+	}
+	in := stdin
+	if fs.NArg() == 2 && fs.Arg(1) != "-" {
+		f, err := os.Open(fs.Arg(1))
+		if err != nil {
+			fmt.Fprintf(stderr, "verdict eval: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		in = f
+	}
+	reqPrincipal, items, err := readRequest(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict eval: %s: %v\n", nameOr(fs.Arg(1), "standard input"), err)
+		return exitUsage
+	}
+	p := abi.Principal{Type: abi.PrincipalNone}
+	if reqPrincipal != nil {
+		p = *reqPrincipal
+	}
+	if *principal != "" {
+		if p, err = parsePrincipal(*principal); err != nil {
+			fmt.Fprintf(stderr, "verdict eval: %v\n", err)
+			return exitUsage
+		}
+	}
+	h, err := openPolicies(ctx, st.Host, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict eval: %s: %v\n", fs.Arg(0), err)
+		return exitRuntime
+	}
+	defer h.Close(ctx)
+	results, gen, err := decideItems(ctx, h, p, items)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict eval: %v\n", err)
+		return exitRuntime
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(struct {
+			Generation uint64        `json:"generation"`
+			Principal  abi.Principal `json:"principal"`
+			Items      []evalResult  `json:"items"`
+		}{gen, p, results})
+		return exitOK
+	}
+	for _, r := range results {
+		printResult(stdout, r, *explain)
+	}
+	return exitOK
+}
+
+func nameOr(s, def string) string {
+	if s == "" || s == "-" {
+		return def
+	}
+	return s
+}
+
+// evalResult is one decided query.
+type evalResult struct {
+	ID           string              `json:"id"`
+	Permission   string              `json:"permission"`
+	ResourceRef  *string             `json:"resourceRef,omitempty"`
+	Result       abi.Result          `json:"result"`
+	PluginID     string              `json:"pluginId,omitempty"`
+	ResourceType string              `json:"resourceType,omitempty"`
+	Conditions   *abi.Criteria       `json:"conditions,omitempty"`
+	Reason       string              `json:"reason,omitempty"`
+	Modules      []host.ModuleAnswer `json:"modules"`
+}
+
+// decideItems decides every item (one result per resourceRef) in one batch.
+func decideItems(ctx context.Context, h *host.Host, p abi.Principal, items []requestItem) ([]evalResult, uint64, error) {
+	var qs []host.Query
+	var ids []string
+	for i := range items {
+		for _, q := range items[i].queries() {
+			qs = append(qs, q)
+			ids = append(ids, items[i].ID)
+		}
+	}
+	ds, err := h.Decide(ctx, p, qs)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]evalResult, len(qs))
+	for i, d := range ds.Items {
+		mods := d.Answers
+		if mods == nil {
+			mods = []host.ModuleAnswer{}
+		}
+		out[i] = evalResult{ID: ids[i], Permission: qs[i].Permission.Name, ResourceRef: qs[i].ResourceRef,
+			Result: d.Result, PluginID: d.PluginID, ResourceType: d.ResourceType, Conditions: d.Conditions,
+			Reason: d.Reason, Modules: mods}
+	}
+	return out, ds.Generation, nil
+}
+
+func printResult(w io.Writer, r evalResult, explain bool) {
+	what := r.Permission
+	if r.ResourceRef != nil {
+		what += " on " + *r.ResourceRef
+	}
+	id := r.ID
+	if id == "" {
+		id = "-"
+	}
+	fmt.Fprintf(w, "%s  %s: %s", id, what, r.Result)
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  (%s)", r.Reason)
+	}
+	fmt.Fprintln(w)
+	if !explain {
+		return
+	}
+	if r.Conditions != nil {
+		c, _ := json.Marshal(r.Conditions)
+		fmt.Fprintf(w, "    conditions for %s/%s: %s\n", r.PluginID, r.ResourceType, c)
+	}
+	if len(r.Modules) == 0 {
+		fmt.Fprintln(w, "    no module claims this permission")
+	}
+	width := 0
+	for _, m := range r.Modules {
+		width = max(width, len(m.Module))
+	}
+	for _, m := range r.Modules {
+		line := fmt.Sprintf("    %-*s  %-11s", width, m.Module, m.Result)
+		if m.Reason != "" {
+			line += "  " + m.Reason
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+}
