@@ -8,8 +8,12 @@ const (
 	secType      = 1
 	secImport    = 2
 	secFunction  = 3
+	secTable     = 4
+	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
+	secElement   = 9
+	secData      = 11
 	secCode      = 10
 	secDataCount = 12
 	secTag       = 13
@@ -181,7 +185,7 @@ func (m *module) read(s section) error {
 	}
 	var n uint32
 	switch s.id {
-	case secType, secImport, secFunction, secGlobal, secExport:
+	case secType, secImport, secFunction, secTable, secMemory, secGlobal, secExport:
 		var err error
 		if n, err = c.u32(); err != nil {
 			return err
@@ -214,6 +218,18 @@ func (m *module) read(s section) error {
 			}
 			m.funcTypes = append(m.funcTypes, t)
 		}
+	case secTable:
+		for i := uint32(0); i < n; i++ {
+			if err := readTableType(&c); err != nil {
+				return err
+			}
+		}
+	case secMemory:
+		for i := uint32(0); i < n; i++ {
+			if err := readLimits(&c); err != nil {
+				return err
+			}
+		}
 	case secGlobal:
 		m.definedGlobal = n
 		return nil // copied as is
@@ -234,6 +250,17 @@ func (m *module) read(s section) error {
 				return err
 			}
 		}
+	case secElement, secData:
+		// Copied as is, but a count that cannot fit makes wazero allocate
+		// for it (gigabytes) before it finds out: refuse it here.
+		n, err := c.u32()
+		if err != nil {
+			return err
+		}
+		if int64(n) > int64(c.end-c.pos) {
+			return errAt(ErrMalformed, s.contents.pos, "section %d claims %d entries in %d bytes", s.id, n, c.end-c.pos)
+		}
+		return nil
 	default:
 		return nil // copied as is, or the code section, read later
 	}
@@ -299,14 +326,7 @@ func readImport(c *reader) (bool, error) {
 	case 0x00: // function
 		_, err = c.u32()
 	case 0x01: // table
-		at := c.pos
-		var t byte
-		if t, err = c.byte(); err == nil {
-			if t != 0x70 && t != 0x6f {
-				return false, errAt(ErrUnsupported, at, "table element type %#x", t)
-			}
-			err = readLimits(c)
-		}
+		err = readTableType(c)
 	case 0x02: // memory
 		err = readLimits(c)
 	case 0x03: // global
@@ -324,6 +344,18 @@ func readImport(c *reader) (bool, error) {
 		return false, errAt(ErrMalformed, at, "import kind %#x", kind)
 	}
 	return false, err
+}
+
+func readTableType(c *reader) error {
+	at := c.pos
+	t, err := c.byte()
+	if err != nil {
+		return err
+	}
+	if t != 0x70 && t != 0x6f {
+		return errAt(ErrUnsupported, at, "table element type %#x", t)
+	}
+	return readLimits(c)
 }
 
 func readLimits(c *reader) error {
