@@ -182,7 +182,9 @@ func TestRuntimeFailuresDeny(t *testing.T) {
 				require.Equal(t, uint64(i), tt.counter(c), "failure counted")
 				require.Equal(t, uint64(i), c.Discarded, "instance discarded after every failure")
 			}
-			require.NoError(t, h.Ready(), "the host keeps serving")
+			// The host keeps serving: abandoned calls return and free their
+			// slots (soon, but not at once on a loaded machine).
+			require.Eventually(t, func() bool { return h.Ready() == nil }, 30*time.Second, 10*time.Millisecond)
 		})
 	}
 }
