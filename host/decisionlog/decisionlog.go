@@ -1,0 +1,133 @@
+// Package decisionlog writes one JSON line per decided item, through a
+// bounded buffer, so that a slow or failing sink never delays or changes a
+// decision: when the buffer is full, entries are dropped and counted.
+//
+// Entries carry who asked (an entity ref or service subject, never a
+// token), what was asked, the final answer and every module's answer.
+package decisionlog
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Module is one module's answer in an Entry.
+type Module struct {
+	Module string `json:"module"`
+	Result string `json:"result"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Entry is one decided item.
+type Entry struct {
+	Time time.Time `json:"time"`
+	// DecisionID identifies the request; Index the item's query within it.
+	DecisionID string `json:"decisionId"`
+	Index      int    `json:"index"`
+	// ItemID is the client's id for the item (not unique: Backstage allows
+	// repeats).
+	ItemID      string  `json:"itemId"`
+	Endpoint    string  `json:"endpoint"`
+	Principal   string  `json:"principal"`
+	Actor       string  `json:"actor,omitempty"`
+	Permission  string  `json:"permission"`
+	ResourceRef *string `json:"resourceRef,omitempty"`
+	// Result is the final answer sent to the caller; Reason explains it.
+	Result     string   `json:"result"`
+	Reason     string   `json:"reason,omitempty"`
+	Modules    []Module `json:"modules"`
+	Generation uint64   `json:"generation"`
+	// LatencyMicros is the time from the request's arrival to its answer.
+	LatencyMicros int64 `json:"latencyMicros"`
+}
+
+// Logger writes entries to a sink in the background. It is safe for
+// concurrent use.
+type Logger struct {
+	ch      chan []Entry
+	w       *bufio.Writer
+	dropped atomic.Uint64
+	written atomic.Uint64
+	errs    atomic.Uint64
+	done    chan struct{}
+	mu      sync.RWMutex // guards closed against Log racing Close
+	closed  bool
+}
+
+// New starts a Logger writing to w with room for buffer batches of
+// entries waiting to be written (one batch per request).
+func New(w io.Writer, buffer int) *Logger {
+	if buffer < 1 {
+		buffer = 1
+	}
+	l := &Logger{ch: make(chan []Entry, buffer), w: bufio.NewWriterSize(w, 64<<10), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+// Log queues the entries of one request. It never blocks: when the buffer
+// is full the entries are dropped and counted.
+func (l *Logger) Log(entries []Entry) {
+	if l == nil || len(entries) == 0 {
+		return
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		l.dropped.Add(uint64(len(entries)))
+		return
+	}
+	select {
+	case l.ch <- entries:
+	default:
+		l.dropped.Add(uint64(len(entries)))
+	}
+}
+
+// Dropped is how many entries were dropped because the buffer was full.
+func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
+
+// Written is how many entries were written.
+func (l *Logger) Written() uint64 { return l.written.Load() }
+
+// WriteErrors is how many writes to the sink failed.
+func (l *Logger) WriteErrors() uint64 { return l.errs.Load() }
+
+// Close writes what is queued and stops. Entries logged after Close are
+// dropped.
+func (l *Logger) Close() {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.ch)
+	}
+	l.mu.Unlock()
+	<-l.done
+}
+
+func (l *Logger) run() {
+	defer close(l.done)
+	enc := json.NewEncoder(l.w)
+	for batch := range l.ch {
+		for i := range batch {
+			if err := enc.Encode(&batch[i]); err != nil {
+				l.errs.Add(1)
+				continue
+			}
+			l.written.Add(1)
+		}
+		// Flush when nothing else is waiting, so lines appear promptly.
+		if len(l.ch) == 0 {
+			if err := l.w.Flush(); err != nil {
+				l.errs.Add(1)
+			}
+		}
+	}
+	if err := l.w.Flush(); err != nil {
+		l.errs.Add(1)
+	}
+}
