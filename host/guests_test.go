@@ -76,6 +76,7 @@ func TestConformanceModules(t *testing.T) {
 		"sdk/conformance.wasm",
 		"sdk/c/conformance.wasm",
 		"sdk/c/conformance-freestanding.wasm",
+		"sdk/assemblyscript/conformance.wasm",
 	} {
 		t.Run(rel, func(t *testing.T) {
 			m := loadGuest(t, guest(t, rel), "")
@@ -101,6 +102,8 @@ func TestShippedModulesAnswerEveryItem(t *testing.T) {
 		{"sdk/c/conformance.wasm", ""},
 		{"sdk/c/conformance-freestanding.wasm", ""},
 		{"examples/c/catalog-owner.wasm", ""},
+		{"sdk/assemblyscript/conformance.wasm", ""},
+		{"examples/assemblyscript/catalog-owner.wasm", ""},
 	}
 	for _, mod := range modules {
 		t.Run(mod.rel, func(t *testing.T) {

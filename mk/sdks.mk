@@ -15,12 +15,19 @@
 # Toolchains (Debian bookworm; .ci/run installs them):
 #   C       clang lld wasi-libc libclang-rt-14-dev-wasm32
 #   WAT     wabt
+#   AS      nodejs npm, then npm ci in sdk/assemblyscript (assemblyscript, pinned)
 
 SDK_BUILD_DIR ?= build
 SDK_C_CFLAGS ?= -Os -Wall -Wextra -Werror
 WAT2WASM ?= wat2wasm
 
 CLANG ?= clang
+NPM ?= npm
+
+SDK_AS_DIR := sdk/assemblyscript
+SDK_AS_ASC := $(SDK_AS_DIR)/node_modules/.bin/asc
+SDK_AS_SRCS := $(wildcard $(SDK_AS_DIR)/assembly/*.ts) $(SDK_AS_DIR)/asconfig.json
+SDK_AS_FLAGS := --config $(SDK_AS_DIR)/asconfig.json --use abort=$(SDK_AS_DIR)/assembly/abort/verdictAbort
 
 SDK_C_DIR := sdk/c
 SDK_C_SRCS := $(SDK_C_DIR)/verdict.h $(SDK_C_DIR)/verdict.c
@@ -30,19 +37,41 @@ SDK_C_FREE := --target=wasm32 -nostdlib -mbulk-memory -Wl,--no-entry -Wl,--expor
 SDKS_WASM := \
 	$(SDK_BUILD_DIR)/sdk/c/conformance.wasm \
 	$(SDK_BUILD_DIR)/sdk/c/conformance-freestanding.wasm \
-	$(SDK_BUILD_DIR)/examples/c/catalog-owner.wasm
+	$(SDK_BUILD_DIR)/examples/c/catalog-owner.wasm \
+	$(SDK_BUILD_DIR)/sdk/assemblyscript/conformance.wasm \
+	$(SDK_BUILD_DIR)/examples/assemblyscript/catalog-owner.wasm
 
-.PHONY: sdks sdks-test sdks-check sdks-clean sdk-c-check
+.PHONY: sdks sdks-test sdks-check sdks-clean sdk-c-check sdk-as-check
 
 sdks: sdks-check $(SDKS_WASM)
 
-sdks-check: sdk-c-check
+sdks-check: sdk-c-check sdk-as-check
 
 sdk-c-check:
 	@command -v $(CLANG) >/dev/null 2>&1 || { echo "$(CLANG) not found: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
 	@command -v wasm-ld >/dev/null 2>&1 || { echo "wasm-ld not found: apt-get install lld"; exit 1; }
 	@test -f /usr/lib/wasm32-wasi/crt1-reactor.o || { echo "wasi-libc not found: apt-get install wasi-libc"; exit 1; }
 	@test -n "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a 2>/dev/null)" || { echo "clang's wasm32 runtime not found: apt-get install libclang-rt-14-dev-wasm32"; exit 1; }
+
+sdk-as-check:
+	@command -v node >/dev/null 2>&1 && command -v $(NPM) >/dev/null 2>&1 || { echo "node or npm not found: apt-get install nodejs npm"; exit 1; }
+
+# The AssemblyScript compiler, pinned by package-lock.json; the stamp records
+# that npm ci ran for this lock file.
+SDK_AS_STAMP := $(SDK_AS_DIR)/node_modules/.verdict-npm-ci
+$(SDK_AS_STAMP): $(SDK_AS_DIR)/package.json $(SDK_AS_DIR)/package-lock.json
+	cd $(SDK_AS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# as_guest: $(1) output, $(2) entry file.
+define as_guest
+$(1): $(2) $(SDK_AS_SRCS) $(SDK_AS_STAMP)
+	@mkdir -p $$(@D)
+	$(SDK_AS_ASC) $(2) $(SDK_AS_FLAGS) --outFile $$@
+endef
+
+$(eval $(call as_guest,$(SDK_BUILD_DIR)/sdk/assemblyscript/conformance.wasm,$(SDK_AS_DIR)/conformance/index.ts))
+$(eval $(call as_guest,$(SDK_BUILD_DIR)/examples/assemblyscript/catalog-owner.wasm,examples/assemblyscript/catalog-owner/index.ts))
 
 # c_guest: $(1) output, $(2) sources, $(3) target flags.
 define c_guest
