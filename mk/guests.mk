@@ -22,7 +22,7 @@ SDK_GO_DIR := sdk/go
 SDK_GO_SRCS := $(SDK_GO_DIR)/go.mod $(shell find $(SDK_GO_DIR) -name '*.go' -not -name '*_test.go' 2>/dev/null)
 SDK_GO_FUZZ := $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' $(SDK_GO_DIR)/*_test.go 2>/dev/null | cut -c6-)
 
-GUEST_POLICIES := allow-all deny-all
+GUEST_POLICIES := allow-all deny-all rbac
 GUEST_EXAMPLES := catalog-owner allow-list
 
 GUEST_WASM := \
