@@ -145,3 +145,15 @@ func BenchmarkCalibrate(b *testing.B) {
 		b.ReportMetric(float64(used)/float64(elapsed)*float64(100*time.Millisecond), "fuel/100ms")
 	})
 }
+
+// BenchmarkInstrument measures the rewrite itself on the Go conformance
+// guest (about 2 MB).
+func BenchmarkInstrument(b *testing.B) {
+	wasm := read(b, guest(b, "sdk/conformance.wasm"))
+	b.SetBytes(int64(len(wasm)))
+	for i := 0; i < b.N; i++ {
+		if _, err := Instrument(wasm); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -66,8 +66,9 @@
 // offset: unknown opcodes; proposals beyond 2.0 (exception handling, tail
 // calls, typed function references, GC, threads and atomics, multi-memory,
 // memory64, relaxed SIMD); truncated or malformed sections, bodies and LEB128
-// numbers; sections out of order or repeated; and a module that already
-// exports FuelGlobal. Instrument does not validate types: wazero does that
+// numbers; sections out of order or repeated; vector counts larger than
+// their section (wazero allocates for the count before it reads the
+// entries); and a module that already exports FuelGlobal. Instrument does not validate types: wazero does that
 // when it compiles the result, and a module Instrument accepts compiles after
 // the rewrite whenever it compiled before.
 package meter
@@ -87,8 +88,12 @@ const FuelGlobal = "verdict_fuel"
 const InitialFuel int64 = 200_000_000
 
 // Exhausted reports whether remaining, the value of FuelGlobal read after a
-// call trapped, means the call ran out of fuel. A check traps exactly when it
-// takes the fuel below zero, so a negative value after a trap means fuel
-// exhaustion and anything else means another cause (an unreachable written in
-// the guest, a division by zero, a stack overflow).
+// call trapped, means the call ran out of fuel. Checks trap only when they
+// take the fuel below zero, so a trap with the fuel at zero or above has
+// another cause (an unreachable written in the guest, a division by zero, a
+// stack overflow). A negative value means the budget ran out; the trap may
+// still come from the guest's own code, in the few straight-line instructions
+// between a charge and the next check, which makes no difference to the host.
+// For the same reason a call can return normally with slightly negative
+// fuel: the budget bounds work up to one forward path through a function.
 func Exhausted(remaining int64) bool { return remaining < 0 }
