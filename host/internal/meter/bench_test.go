@@ -54,7 +54,7 @@ func BenchmarkWorkloads(b *testing.B) {
 	fn := func(name string, args ...uint64) func(context.Context, *guestModule) error {
 		return func(ctx context.Context, g *guestModule) error {
 			copy(g.stack, args)
-			return g.mod.ExportedFunction(name).CallWithStack(ctx, g.stack)
+			return g.fn(name).CallWithStack(ctx, g.stack)
 		}
 	}
 	workloads := []struct {

@@ -119,6 +119,18 @@ type guestModule struct {
 	mod   api.Module
 	fuel  api.MutableGlobal // nil when not instrumented
 	stack []uint64
+	fns   map[string]api.Function
+}
+
+// fn returns an exported function, looked up once: each ExportedFunction
+// call allocates.
+func (g *guestModule) fn(name string) api.Function {
+	f, ok := g.fns[name]
+	if !ok {
+		f = g.mod.ExportedFunction(name)
+		g.fns[name] = f
+	}
+	return f
 }
 
 // instantiateBare compiles and instantiates wasm in rt.
@@ -130,7 +142,7 @@ func instantiateBare(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule 
 	mod, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName(""))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = mod.Close(ctx) })
-	g := &guestModule{mod: mod, stack: make([]uint64, 2)}
+	g := &guestModule{mod: mod, stack: make([]uint64, 2), fns: map[string]api.Function{}}
 	if glob := mod.ExportedGlobal(FuelGlobal); glob != nil {
 		g.fuel = glob.(api.MutableGlobal)
 	}
@@ -168,7 +180,7 @@ func (g *guestModule) remaining() int64 { return int64(g.fuel.Get()) }
 // export returning ptr<<32|len), returning a copy of the output.
 func (g *guestModule) call(ctx context.Context, fn string, input []byte) ([]byte, error) {
 	g.stack[0] = uint64(len(input))
-	if err := g.mod.ExportedFunction("verdict_alloc").CallWithStack(ctx, g.stack); err != nil {
+	if err := g.fn("verdict_alloc").CallWithStack(ctx, g.stack); err != nil {
 		return nil, err
 	}
 	ptr := uint32(g.stack[0])
@@ -176,7 +188,7 @@ func (g *guestModule) call(ctx context.Context, fn string, input []byte) ([]byte
 		return nil, os.ErrInvalid
 	}
 	g.stack[0], g.stack[1] = uint64(ptr), uint64(len(input))
-	if err := g.mod.ExportedFunction(fn).CallWithStack(ctx, g.stack); err != nil {
+	if err := g.fn(fn).CallWithStack(ctx, g.stack); err != nil {
 		return nil, err
 	}
 	out, ok := g.mod.Memory().Read(uint32(g.stack[0]>>32), uint32(g.stack[0]))
@@ -186,7 +198,7 @@ func (g *guestModule) call(ctx context.Context, fn string, input []byte) ([]byte
 	out = slices.Clone(out)
 	// Free the input, or a guest's heap grows with every call.
 	g.stack[0], g.stack[1] = uint64(ptr), uint64(len(input))
-	if err := g.mod.ExportedFunction("verdict_free").CallWithStack(ctx, g.stack); err != nil {
+	if err := g.fn("verdict_free").CallWithStack(ctx, g.stack); err != nil {
 		return nil, err
 	}
 	return out, nil
