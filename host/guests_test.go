@@ -77,6 +77,7 @@ func TestConformanceModules(t *testing.T) {
 		"sdk/c/conformance.wasm",
 		"sdk/c/conformance-freestanding.wasm",
 		"sdk/assemblyscript/conformance.wasm",
+		"sdk/rust/conformance.wasm",
 	} {
 		t.Run(rel, func(t *testing.T) {
 			m := loadGuest(t, guest(t, rel), "")
@@ -104,6 +105,8 @@ func TestShippedModulesAnswerEveryItem(t *testing.T) {
 		{"examples/c/catalog-owner.wasm", ""},
 		{"sdk/assemblyscript/conformance.wasm", ""},
 		{"examples/assemblyscript/catalog-owner.wasm", ""},
+		{"sdk/rust/conformance.wasm", ""},
+		{"examples/rust/catalog-owner.wasm", ""},
 	}
 	for _, mod := range modules {
 		t.Run(mod.rel, func(t *testing.T) {

@@ -15,6 +15,9 @@
 # Toolchains (Debian bookworm; .ci/run installs them):
 #   C       clang lld wasi-libc libclang-rt-14-dev-wasm32
 #   WAT     wabt
+#   Rust    rustc libstd-rust-dev-wasm32 cargo librust-serde-json-dev librust-serde-derive-dev
+#           (Debian's, called as /usr/bin/rustc and /usr/bin/cargo: a rustup shim
+#           earlier on PATH has no wasm target and cannot download one here)
 #   AS      nodejs npm, then npm ci in sdk/assemblyscript (assemblyscript, pinned)
 
 SDK_BUILD_DIR ?= build
@@ -22,6 +25,14 @@ SDK_C_CFLAGS ?= -Os -Wall -Wextra -Werror
 WAT2WASM ?= wat2wasm
 
 CLANG ?= clang
+SDK_RUSTC ?= /usr/bin/rustc
+SDK_CARGO ?= /usr/bin/cargo
+
+SDK_RUST_DIR := sdk/rust
+SDK_RUST_TARGET := $(abspath $(SDK_BUILD_DIR))/rust-target
+SDK_RUST_OUT := $(SDK_RUST_TARGET)/wasm32-unknown-unknown/release
+SDK_RUST_SRCS := $(SDK_RUST_DIR)/Cargo.toml $(SDK_RUST_DIR)/.cargo/config.toml $(wildcard $(SDK_RUST_DIR)/src/*.rs)
+SDK_RUST_ENV := RUSTC=$(SDK_RUSTC) CARGO_TARGET_DIR=$(SDK_RUST_TARGET)
 NPM ?= npm
 
 SDK_AS_DIR := sdk/assemblyscript
@@ -39,13 +50,15 @@ SDKS_WASM := \
 	$(SDK_BUILD_DIR)/sdk/c/conformance-freestanding.wasm \
 	$(SDK_BUILD_DIR)/examples/c/catalog-owner.wasm \
 	$(SDK_BUILD_DIR)/sdk/assemblyscript/conformance.wasm \
-	$(SDK_BUILD_DIR)/examples/assemblyscript/catalog-owner.wasm
+	$(SDK_BUILD_DIR)/examples/assemblyscript/catalog-owner.wasm \
+	$(SDK_BUILD_DIR)/sdk/rust/conformance.wasm \
+	$(SDK_BUILD_DIR)/examples/rust/catalog-owner.wasm
 
-.PHONY: sdks sdks-test sdks-check sdks-clean sdk-c-check sdk-as-check
+.PHONY: sdks sdks-test sdks-check sdks-clean sdk-c-check sdk-as-check sdk-rust-check
 
 sdks: sdks-check $(SDKS_WASM)
 
-sdks-check: sdk-c-check sdk-as-check
+sdks-check: sdk-c-check sdk-as-check sdk-rust-check
 
 sdk-c-check:
 	@command -v $(CLANG) >/dev/null 2>&1 || { echo "$(CLANG) not found: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
@@ -72,6 +85,25 @@ endef
 
 $(eval $(call as_guest,$(SDK_BUILD_DIR)/sdk/assemblyscript/conformance.wasm,$(SDK_AS_DIR)/conformance/index.ts))
 $(eval $(call as_guest,$(SDK_BUILD_DIR)/examples/assemblyscript/catalog-owner.wasm,examples/assemblyscript/catalog-owner/index.ts))
+
+sdk-rust-check:
+	@test -x $(SDK_RUSTC) || { echo "$(SDK_RUSTC) not found: apt-get install rustc libstd-rust-dev-wasm32 cargo librust-serde-json-dev librust-serde-derive-dev"; exit 1; }
+	@test -x $(SDK_CARGO) || { echo "$(SDK_CARGO) not found: apt-get install cargo librust-serde-json-dev librust-serde-derive-dev"; exit 1; }
+	@test -d /usr/lib/rustlib/wasm32-unknown-unknown || { echo "Rust's wasm32 standard library not found: apt-get install libstd-rust-dev-wasm32"; exit 1; }
+	@test -n "$$(ls -d /usr/share/cargo/registry/serde_json-* /usr/share/cargo/registry/serde_derive-* 2>/dev/null)" || { echo "serde crates not found: apt-get install librust-serde-json-dev librust-serde-derive-dev"; exit 1; }
+
+# rust_guest: $(1) output, $(2) crate directory, $(3) package, $(4) its .wasm
+# name. Cargo runs in the crate's directory so that its .cargo/config.toml
+# (offline, Debian's registry, wasm32-unknown-unknown) applies.
+define rust_guest
+$(1): $(2)/Cargo.toml $(wildcard $(2)/src/*.rs) $(SDK_RUST_SRCS)
+	@mkdir -p $$(@D)
+	cd $(2) && $(SDK_RUST_ENV) $(SDK_CARGO) build --release --offline -p $(3)
+	cp $(SDK_RUST_OUT)/$(4) $$@
+endef
+
+$(eval $(call rust_guest,$(SDK_BUILD_DIR)/sdk/rust/conformance.wasm,$(SDK_RUST_DIR)/conformance,verdict-conformance,verdict_conformance.wasm))
+$(eval $(call rust_guest,$(SDK_BUILD_DIR)/examples/rust/catalog-owner.wasm,examples/rust/catalog-owner,catalog-owner,catalog_owner.wasm))
 
 # c_guest: $(1) output, $(2) sources, $(3) target flags.
 define c_guest
