@@ -86,34 +86,19 @@ const reasonConditionalRef = "conditional decision for a resourceRef could not b
 // apply-conditions turns CONDITIONAL into ALLOW; an unexpected result
 // becomes DENY with a reason.
 func appendItem(b []byte, it *item, ds []host.Decision, rs []resolution) ([]byte, error) {
-	resolved := func(i int) (resolution, bool) {
-		if rs == nil || !rs[i].done {
-			return resolution{}, false
+	resolved := func(i int) resolution {
+		if rs == nil {
+			return resolution{}
 		}
-		return rs[i], true
+		return rs[i]
 	}
 	b = append(b, `{"id":`...)
 	b = appendString(b, it.id)
 	b = append(b, `,"result":`...)
 	if it.kind != refArray {
 		d := &ds[0]
-		res, reason := d.Result, d.Reason
-		switch res {
-		case abi.Allow, abi.Deny:
-		case abi.Conditional:
-			switch {
-			case it.kind == refString:
-				if r, ok := resolved(0); ok {
-					res, reason = r.result, joinReason(r.reason, reason)
-				} else {
-					res, reason = abi.Deny, joinReason(reasonConditionalRef, reason)
-				}
-			case d.Conditions == nil || d.PluginID == "":
-				res, reason = abi.Deny, joinReason("host returned an incomplete CONDITIONAL decision", reason)
-			}
-		default:
-			res, reason = abi.Deny, joinReason("host returned an unexpected result "+string(res), reason)
-		}
+		res, extra := outcome(it.kind, d, resolved(0))
+		reason := joinReason(extra, d.Reason)
 		b = appendString(b, string(res))
 		if res == abi.Conditional {
 			b = append(b, `,"pluginId":`...)
@@ -146,23 +131,9 @@ func appendItem(b []byte, it *item, ds []host.Decision, rs []resolution) ([]byte
 		if i > 0 {
 			b = append(b, ',')
 		}
-		d := &ds[i]
-		res := d.Result
-		switch res {
-		case abi.Allow, abi.Deny:
-		case abi.Conditional:
-			if r, ok := resolved(i); ok {
-				res = r.result
-				addReason(r.reason)
-			} else {
-				res = abi.Deny
-				addReason(reasonConditionalRef)
-			}
-		default:
-			res = abi.Deny
-			addReason("host returned an unexpected result " + string(d.Result))
-		}
-		addReason(d.Reason)
+		res, extra := outcome(it.kind, &ds[i], resolved(i))
+		addReason(extra)
+		addReason(ds[i].Reason)
 		b = appendString(b, string(res))
 	}
 	b = append(b, ']')
@@ -171,6 +142,29 @@ func appendItem(b []byte, it *item, ds []host.Decision, rs []resolution) ([]byte
 		b = appendString(b, strings.Join(reasons, "; "))
 	}
 	return append(b, '}'), nil
+}
+
+// outcome is the final answer for one query of an item with ref kind
+// kind: the host's decision d, unless it is CONDITIONAL for a resource
+// (then the plugin's answer r, or DENY when r is not done) or incomplete
+// or unexpected (DENY). extra explains what changed the host's answer,
+// and goes before d.Reason.
+func outcome(kind refKind, d *host.Decision, r resolution) (res abi.Result, extra string) {
+	switch d.Result {
+	case abi.Allow, abi.Deny:
+		return d.Result, ""
+	case abi.Conditional:
+		switch {
+		case kind != refNone && r.done:
+			return r.result, r.reason
+		case kind != refNone:
+			return abi.Deny, reasonConditionalRef
+		case d.Conditions == nil || d.PluginID == "":
+			return abi.Deny, "host returned an incomplete CONDITIONAL decision"
+		}
+		return abi.Conditional, ""
+	}
+	return abi.Deny, "host returned an unexpected result " + string(d.Result)
 }
 
 func joinReason(a, b string) string {
