@@ -82,10 +82,11 @@ const FuelGlobal = "verdict_fuel"
 // before every call it makes, _initialize included. It is neither zero, which
 // would make every start function trap, nor unlimited, which would let a
 // start function run away; it is the default budget recommended for the host
-// (policies.limits.fuel): four times what the Go conformance guest uses for a
-// 1,000-item batch, and about 70 ms of the cheapest runaway loop on the
-// machine the figures in the package's tests were measured on.
-const InitialFuel int64 = 200_000_000
+// (policies.limits.fuel): three times what the Go conformance guest uses for
+// a 1,000-item batch (51 million units), and 50 to 100 ms of the cheapest
+// runaway loop (1.5 to 3 units per ns on the 2-core machine the package's
+// benchmarks ran on, loaded and idle).
+const InitialFuel int64 = 150_000_000
 
 // Exhausted reports whether remaining, the value of FuelGlobal read after a
 // call trapped, means the call ran out of fuel. Checks trap only when they
