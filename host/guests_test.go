@@ -99,6 +99,7 @@ func TestShippedModulesAnswerEveryItem(t *testing.T) {
 		{"policies/deny-all.wasm", ""},
 		{"examples/catalog-owner.wasm", ""},
 		{"examples/allow-list.wasm", `{"allow":["conf.*","catalog.entity.create"]}`},
+		{"policies/rbac.wasm", `{"policies-csv":"g, user:default/alice, role:default/a\np, role:default/a, conf.allow, use, allow\n"}`},
 		{"sdk/conformance.wasm", ""},
 		{"sdk/c/conformance.wasm", ""},
 		{"sdk/c/conformance-freestanding.wasm", ""},
