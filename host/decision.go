@@ -50,8 +50,11 @@ const (
 
 // Status describes the active snapshot and every module the host knows of.
 type Status struct {
+	// Generation counts the snapshots activated so far (0: none yet).
 	Generation uint64         `json:"generation"`
 	Policies   []PolicyStatus `json:"policies"`
+	// LoadFailures counts module loads that failed since the host started.
+	LoadFailures uint64 `json:"loadFailures"`
 }
 
 // PolicyStatus describes one module file.
@@ -81,6 +84,8 @@ type Counters struct {
 	LogDrops  uint64 `json:"logBytesDropped"`
 	// Quarantines counts how often the module was quarantined.
 	Quarantines uint64 `json:"quarantines"`
+	// Instances is how many instances wait in the module's pool.
+	Instances int `json:"idleInstances"`
 }
 
 func sortPolicies(ps []PolicyStatus) {

@@ -34,11 +34,28 @@ type Host struct {
 	loadMu sync.Mutex // serialises loads
 	dir    string     // the directory last loaded; guarded by loadMu
 	closed atomic.Bool
+	// observer receives call metrics; nil when none.
+	observer CallObserver
+	// loadFailures counts module loads that failed.
+	loadFailures atomic.Uint64
 }
+
+// Option configures what a Host reports to, beyond its Config.
+type Option func(*Host)
+
+// CallObserver is told about every guest call, for metrics. It must not
+// block. Outcomes: "ok", "trap", "timeout", "bad output", "guest error",
+// "busy".
+type CallObserver interface {
+	ObserveCall(module string, d time.Duration, outcome string)
+}
+
+// WithCallObserver reports every guest call to o.
+func WithCallObserver(o CallObserver) Option { return func(h *Host) { h.observer = o } }
 
 // New returns a Host with no snapshot loaded: Decide answers ErrNoSnapshot
 // until LoadDir succeeds.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Host, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Host, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("host config: %w", err)
 	}
@@ -46,6 +63,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Host, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Host{cfg: cfg, log: log}
+	for _, o := range opts {
+		o(h)
+	}
 	h.cache = wazero.NewCompilationCache()
 	if cfg.CacheDir != "" {
 		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
@@ -68,6 +88,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Host, error) {
 		QuarantineFailures: cfg.QuarantineFailures,
 		QuarantineWindow:   cfg.QuarantineWindow,
 		Log:                log,
+	}
+	if h.observer != nil {
+		h.opts.Observe = h.observer.ObserveCall
 	}
 	return h, nil
 }
@@ -170,6 +193,7 @@ func (h *Host) load(ctx context.Context, dir string, force bool) error {
 	for _, e := range entries {
 		hd, err := h.loadOne(ctx, dir, e, prev[e.name])
 		if err != nil {
+			h.loadFailures.Add(1)
 			h.log.Error("module not loaded", "module", e.name, "error", err, "previousVersionServing", prev[e.name] != nil)
 			s.errors[e.name] = PolicyStatus{Name: e.name, File: e.file, Status: StatusError,
 				Message: err.Error(), Claims: []string{}}
@@ -312,7 +336,8 @@ func (h *Host) Status() Status {
 		return Status{Policies: []PolicyStatus{}}
 	}
 	defer s.release()
-	st := Status{Generation: s.gen, Policies: make([]PolicyStatus, 0, len(s.modules)+len(s.errors))}
+	st := Status{Generation: s.gen, Policies: make([]PolicyStatus, 0, len(s.modules)+len(s.errors)),
+		LoadFailures: h.loadFailures.Load()}
 	serving := map[string]bool{}
 	for _, hd := range s.modules {
 		m := hd.m
@@ -323,7 +348,7 @@ func (h *Host) Status() Status {
 			Claims: m.Claims().Patterns(), Status: StatusOK, LoadedAt: m.LoadedAt(),
 			Counters: Counters{Calls: c.Calls, Items: c.Items, Traps: c.Traps, Timeouts: c.Timeouts,
 				BadOutput: c.BadOutput + c.GuestErrors, Denied: c.Denied, Discarded: c.Discarded,
-				Stuck: c.Stuck, LogDrops: c.LogDrops, Quarantines: c.Quarantines},
+				Stuck: c.Stuck, LogDrops: c.LogDrops, Quarantines: c.Quarantines, Instances: c.Idle},
 		}
 		if q, since := m.Quarantined(); q {
 			ps.Status = StatusQuarantined

@@ -46,6 +46,13 @@ type settings struct {
 	Backstage      backstageSettings
 	LogLevel       slog.Level
 	LogFormat      string
+	DecisionLog    decisionLogSettings
+}
+
+// decisionLogSettings say where decided items are logged.
+type decisionLogSettings struct {
+	Sink   string // stdout, stderr, off or a file path
+	Buffer int    // requests' worth of entries waiting to be written
 }
 
 type serverTimeouts struct {
@@ -118,6 +125,8 @@ var fields = []field{
 	{key: "backstage.auth.externalAccess", set: setExternalAccess},
 	{key: "backstage.auth.dangerouslyDisableDefaultAuthPolicy", flag: "dev",
 		set: boolean(func(s *settings, v bool) { s.HTTP.DevMode = v })},
+	{key: "decisionLog.sink", set: str(func(s *settings, v string) { s.DecisionLog.Sink = v })},
+	{key: "decisionLog.buffer", set: integer(func(s *settings, v int) { s.DecisionLog.Buffer = v })},
 	{key: "log.level", flag: "log-level", set: enum([]string{"debug", "info", "warn", "error"},
 		func(s *settings, v string) { _ = s.LogLevel.UnmarshalText([]byte(v)) })},
 	{key: "log.format", flag: "log-format", set: enum([]string{"text", "json"},
@@ -236,6 +245,12 @@ func (s *settings) validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("server.timeouts.%s: must be positive, got %s", name, d))
 		}
+	}
+	if s.DecisionLog.Sink == "" {
+		errs = append(errs, errors.New("decisionLog.sink: must be stdout, stderr, off or a file path"))
+	}
+	if s.DecisionLog.Buffer <= 0 {
+		errs = append(errs, fmt.Errorf("decisionLog.buffer: must be positive, got %d", s.DecisionLog.Buffer))
 	}
 	if s.MaxHeaderBytes <= 0 {
 		errs = append(errs, fmt.Errorf("server.maxHeaderBytes: must be positive, got %d", s.MaxHeaderBytes))

@@ -17,9 +17,11 @@ import (
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
 	"github.com/verdictpdp/verdict/host/conditions"
+	"github.com/verdictpdp/verdict/host/decisionlog"
 	"github.com/verdictpdp/verdict/host/discovery"
 	"github.com/verdictpdp/verdict/host/httpapi"
 	"github.com/verdictpdp/verdict/host/identity"
+	"github.com/verdictpdp/verdict/host/metrics"
 )
 
 const serveUsage = `Usage: verdict serve [flags]
@@ -99,7 +101,15 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 	if st.Host.Default == abi.Allow {
 		log.Warn("policies.default is ALLOW: every item that no module claims, or that all modules abstain on, is ALLOWED")
 	}
-	h, err := host.New(ctx, st.Host, log)
+	dl, closeSink, err := openDecisionLog(st.DecisionLog)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer closeSink()
+	var h *host.Host
+	m := metrics.New(statusOf(func() host.Status { return h.Status() }), dl.Dropped)
+	h, err = host.New(ctx, st.Host, log, host.WithCallObserver(m))
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("policy host: %w", err)
@@ -109,6 +119,10 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 		_ = ln.Close()
 		_ = h.Close(context.Background())
 		return err
+	}
+	opts = append(opts, httpapi.WithMetrics(m, m.Handler()))
+	if dl != nil {
+		opts = append(opts, httpapi.WithDecisionLog(dl))
 	}
 	handler, err := httpapi.New(st.HTTP, h, log, opts...)
 	if err != nil {
@@ -175,6 +189,34 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 		return serveErr
 	}
 	return nil
+}
+
+// statusOf adapts a function to metrics.StatusSource.
+type statusOf func() host.Status
+
+func (f statusOf) Status() host.Status { return f() }
+
+// openDecisionLog starts the decision log described by ds: nil for "off".
+// The returned function writes what is queued and closes the sink.
+func openDecisionLog(ds decisionLogSettings) (*decisionlog.Logger, func(), error) {
+	var w io.Writer
+	closeFile := func() error { return nil }
+	switch ds.Sink {
+	case "off":
+		return nil, func() {}, nil
+	case "stdout":
+		w = os.Stdout
+	case "stderr":
+		w = os.Stderr
+	default:
+		f, err := os.OpenFile(ds.Sink, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("decisionLog.sink: %w", err)
+		}
+		w, closeFile = f, f.Close
+	}
+	dl := decisionlog.New(w, ds.Buffer)
+	return dl, func() { dl.Close(); _ = closeFile() }, nil
 }
 
 // watchPolicies loads dir into h and keeps reloading it on changes until

@@ -35,6 +35,7 @@ func TestServeEndToEnd(t *testing.T) {
 		"VERDICT_BACKSTAGE__AUTH__EXTERNALACCESS=[{type: static, options: {token: " + token + ", subject: gateway}}]",
 		// One compilation cache shared by every test package (DESIGN §14).
 		"VERDICT_POLICIES__CACHEDIR=" + filepath.Join(os.TempDir(), "verdict-test-cache"),
+		"VERDICT_DECISIONLOG__SINK=off",
 	})
 	require.NoError(t, err)
 
@@ -94,6 +95,11 @@ func TestServeEndToEnd(t *testing.T) {
 	require.Equal(t, "ALLOW", got.Items[0].Result)
 	require.Contains(t, got.Items[0].Reason, "wat says yes")
 	require.NotZero(t, got.Generation)
+
+	code, body = call("GET", "/metrics", "", "")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, `verdict_decisions_total{endpoint="native",result="ALLOW"} 1`)
+	require.Contains(t, body, `verdict_module_calls_total{module="allow-one"} 1`)
 
 	code, body = call("GET", "/v1/policies", token, "")
 	require.Equal(t, 200, code, body)

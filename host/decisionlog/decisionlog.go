@@ -88,8 +88,14 @@ func (l *Logger) Log(entries []Entry) {
 	}
 }
 
-// Dropped is how many entries were dropped because the buffer was full.
-func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
+// Dropped is how many entries were dropped because the buffer was full (0
+// for a nil Logger).
+func (l *Logger) Dropped() uint64 {
+	if l == nil {
+		return 0
+	}
+	return l.dropped.Load()
+}
 
 // Written is how many entries were written.
 func (l *Logger) Written() uint64 { return l.written.Load() }

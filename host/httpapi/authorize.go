@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
@@ -149,6 +150,7 @@ func (s *server) nativeAccess(r *http.Request) error {
 // order. native adds the snapshot generation.
 func (s *server) decide(ctx context.Context, w http.ResponseWriter, r *http.Request, url string, p abi.Principal,
 	onBehalfOf *identity.Credentials, items []item, native bool) {
+	start := time.Now()
 	n := 0
 	for i := range items {
 		if items[i].kind == refArray {
@@ -217,6 +219,9 @@ func (s *server) decide(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	b = append(b, "]}"...)
 	writeJSON(w, http.StatusOK, b)
+	if s.decisions != nil || s.observer != nil {
+		s.record(start, p, native, items, ds, res)
+	}
 }
 
 // reload is POST /v1/policies/reload: reload now (releasing quarantined

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/decisionlog"
 )
 
 // Decider is what the HTTP layer needs from a policy host. *host.Host
@@ -48,7 +50,34 @@ type server struct {
 	ownership OwnershipResolver // nil: users own only what their token says
 	conds     ConditionResolver // nil: CONDITIONAL with a resourceRef is DENY
 	keys      http.Handler      // nil: no {base}/.backstage/auth/v1/jwks.json
+	observer  RequestObserver   // nil: no metrics
+	metrics   http.Handler      // nil: no /metrics
+	decisions DecisionLogger    // nil: no decision log
 }
+
+// RequestObserver records requests and decided items for metrics.
+// *metrics.Metrics implements it. It must not block.
+type RequestObserver interface {
+	ObserveRequest(route string, code int, d time.Duration)
+	ObserveItem(endpoint, result string)
+}
+
+// DecisionLogger receives one entry per decided query of a request.
+// *decisionlog.Logger implements it. It must not block.
+type DecisionLogger interface {
+	Log(entries []decisionlog.Entry)
+}
+
+var _ DecisionLogger = (*decisionlog.Logger)(nil)
+
+// WithMetrics records every request and decided item with o, and serves
+// handler at GET /metrics (unauthenticated, like the probes).
+func WithMetrics(o RequestObserver, handler http.Handler) Option {
+	return func(s *server) { s.observer, s.metrics = o, handler }
+}
+
+// WithDecisionLog writes one entry per decided query to l.
+func WithDecisionLog(l DecisionLogger) Option { return func(s *server) { s.decisions = l } }
 
 // Option adds an integration with Backstage to New.
 type Option func(*server)
@@ -94,18 +123,48 @@ func New(cfg Config, d Decider, log *slog.Logger, opts ...Option) (http.Handler,
 func (s *server) handler() (http.Handler, error) {
 	base := s.cfg.BasePath
 	r := mux.NewRouter()
-	r.Handle(base+"/authorize", s.route(http.MethodPost, true, s.authorize))
-	r.Handle(base+"/health", s.route(http.MethodGet, true, s.health))
-	if s.keys != nil {
-		r.Handle(base+"/.backstage/auth/v1/jwks.json", s.route(http.MethodGet, true, s.keys.ServeHTTP))
+	handle := func(path, route, method string, backstage bool, h http.HandlerFunc) {
+		r.Handle(path, s.instrument(route, s.route(method, backstage, h)))
 	}
-	r.Handle("/v1/authorize", s.route(http.MethodPost, false, s.nativeAuthorize))
-	r.Handle("/v1/policies", s.route(http.MethodGet, false, s.policies))
-	r.Handle("/v1/policies/reload", s.route(http.MethodPost, false, s.reload))
-	r.Handle("/healthz", s.route(http.MethodGet, false, s.health))
-	r.Handle("/readyz", s.route(http.MethodGet, false, s.ready))
-	r.NotFoundHandler = http.HandlerFunc(s.notFound)
+	handle(base+"/authorize", "/authorize", http.MethodPost, true, s.authorize)
+	handle(base+"/health", "/health", http.MethodGet, true, s.health)
+	if s.keys != nil {
+		handle(base+"/.backstage/auth/v1/jwks.json", "/jwks.json", http.MethodGet, true, s.keys.ServeHTTP)
+	}
+	handle("/v1/authorize", "/v1/authorize", http.MethodPost, false, s.nativeAuthorize)
+	handle("/v1/policies", "/v1/policies", http.MethodGet, false, s.policies)
+	handle("/v1/policies/reload", "/v1/policies/reload", http.MethodPost, false, s.reload)
+	handle("/healthz", "/healthz", http.MethodGet, false, s.health)
+	handle("/readyz", "/readyz", http.MethodGet, false, s.ready)
+	if s.metrics != nil {
+		handle("/metrics", "/metrics", http.MethodGet, false, s.metrics.ServeHTTP)
+	}
+	r.NotFoundHandler = s.instrument("other", http.HandlerFunc(s.notFound))
 	return s.recoverer(r), nil
+}
+
+// instrument records each request to route with the RequestObserver.
+func (s *server) instrument(route string, h http.Handler) http.Handler {
+	if s.observer == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		s.observer.ObserveRequest(route, sw.code, time.Since(start))
+	})
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // route serves h for method only. On a Backstage route another method gets

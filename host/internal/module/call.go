@@ -23,6 +23,8 @@ type Counters struct {
 	// Stuck is the number of calls abandoned at their deadline that have not
 	// returned yet; each holds an instance slot.
 	Stuck int64
+	// Idle is the number of instances waiting in the pool.
+	Idle int
 }
 
 // Counters returns the module's counters.
@@ -32,8 +34,8 @@ func (m *Module) Counters() Counters {
 		Calls: c.calls.Load(), Items: c.items.Load(), Traps: c.traps.Load(),
 		Timeouts: c.timeouts.Load(), BadOutput: c.badOutput.Load(), GuestErrors: c.guestErrors.Load(),
 		Denied: c.denied.Load(), Discarded: c.discarded.Load(), LogDrops: c.logDrops.Load(),
-		Quarantines: c.quarantines.Load(),
-		Stuck:       c.stuck.Load(),
+		Quarantines: c.quarantines.Load(), Idle: len(m.idle),
+		Stuck: c.stuck.Load(),
 	}
 }
 
@@ -96,7 +98,18 @@ type result struct {
 // check, when not nil, validates the output; an instance whose call or output
 // failed is thrown away. A call still running at its deadline is abandoned:
 // it keeps its slot until it returns, and counts as stuck meanwhile.
-func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]byte) error) ([]byte, error) {
+func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]byte) error) (out []byte, err error) {
+	if m.opts.Observe != nil {
+		start := time.Now()
+		defer func() {
+			outcome := "ok"
+			var ce *CallError
+			if errors.As(err, &ce) {
+				outcome = ce.Kind.String()
+			}
+			m.opts.Observe(m.name, time.Since(start), outcome)
+		}()
+	}
 	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
 	select {

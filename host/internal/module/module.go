@@ -42,6 +42,10 @@ type Options struct {
 	// module in quarantine: its items are DENY without running it.
 	QuarantineFailures int
 	QuarantineWindow   time.Duration
+	// Observe, when not nil, is told the duration and outcome ("ok",
+	// "trap", "timeout", "bad output", "guest error", "busy") of every
+	// call, for metrics. It must not block.
+	Observe func(module string, d time.Duration, outcome string)
 	// Log receives guest logs and output, and call failures.
 	Log *slog.Logger
 }

@@ -1,0 +1,150 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/decisionlog"
+	"github.com/verdictpdp/verdict/host/httpapi"
+	"github.com/verdictpdp/verdict/host/metrics"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// observed starts the real server over a real host with metrics and a
+// decision log writing to sink.
+func observed(t *testing.T, sink io.Writer, buffer int, fixtures ...string) (*httptest.Server, *decisionlog.Logger) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range fixtures {
+		name, fixture, _ := strings.Cut(f, "=")
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", fixture+".wasm"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".wasm"), b, 0o644))
+	}
+	dl := decisionlog.New(sink, buffer)
+	var m *metrics.Metrics
+	hcfg := host.DefaultConfig()
+	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
+	var h *host.Host
+	m = metrics.New(statusFunc(func() host.Status { return h.Status() }), dl.Dropped)
+	h, err := host.New(context.Background(), hcfg, nil, host.WithCallObserver(m))
+	require.NoError(t, err)
+	require.NoError(t, h.LoadDir(context.Background(), dir))
+	cfg := httpapi.DefaultConfig()
+	cfg.DevMode = true
+	handler, err := httpapi.New(cfg, h, nil, httpapi.WithMetrics(m, m.Handler()), httpapi.WithDecisionLog(dl))
+	require.NoError(t, err)
+	srv := httptest.NewServer(handler)
+	t.Cleanup(func() { srv.Close(); _ = h.Close(context.Background()) })
+	return srv, dl
+}
+
+type statusFunc func() host.Status
+
+func (f statusFunc) Status() host.Status { return f() }
+
+func authorizeOnce(t *testing.T, srv *httptest.Server, body string) string {
+	t.Helper()
+	resp, err := http.Post(srv.URL+"/api/permission/authorize", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	return string(b)
+}
+
+const twoItems = `{"items":[{"id":"a","permission":{"type":"basic","name":"catalog.entity.create","attributes":{}}},
+ {"id":"b","permission":{"type":"resource","name":"catalog.entity.read","attributes":{},"resourceType":"catalog-entity"},"resourceRef":["component:default/x","component:default/y"]}]}`
+
+func TestDecisionLogAndMetrics(t *testing.T) {
+	sink := &lockedBuffer{}
+	srv, dl := observed(t, sink, 64, "10-allow=allow-one", "20-trap=trap-unreachable")
+	authorizeOnce(t, srv, twoItems)
+	dl.Close()
+
+	lines := strings.Split(strings.TrimSpace(sink.String()), "\n")
+	require.Len(t, lines, 3, "one entry per query: a, and b's two refs")
+	var e decisionlog.Entry
+	require.NoError(t, json.Unmarshal([]byte(lines[2]), &e))
+	require.Equal(t, "b", e.ItemID)
+	require.Equal(t, "component:default/y", *e.ResourceRef)
+	require.Equal(t, "DENY", e.Result)
+	require.Equal(t, "none", e.Principal)
+	require.Equal(t, "backstage", e.Endpoint)
+	require.Equal(t, uint64(1), e.Generation)
+	require.Len(t, e.Modules, 2)
+	require.Equal(t, "10-allow", e.Modules[0].Module)
+	require.Contains(t, e.Modules[1].Reason, "module 20-trap failed: trap")
+	require.NotEmpty(t, e.DecisionID)
+
+	resp, err := http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, want := range []string{
+		`verdict_http_requests_total{code="200",route="/authorize"} 1`,
+		`verdict_decisions_total{endpoint="backstage",result="DENY"} 3`,
+		`verdict_module_call_duration_seconds_count{module="20-trap",outcome="trap"} 1`,
+		`verdict_module_call_duration_seconds_count{module="10-allow",outcome="ok"} 1`,
+		`verdict_module_denied_by_failure_total{module="10-allow"} 2`, // it answers one of the three items
+		`verdict_module_traps_total{module="20-trap"} 1`,
+		`verdict_snapshot_generation 1`,
+		`verdict_module_status{module="10-allow",status="OK"} 1`,
+		`verdict_decision_log_dropped_total 0`,
+		`verdict_module_idle_instances{module="10-allow"}`,
+		`verdict_module_stuck_calls{module="20-trap"} 0`,
+	} {
+		require.Contains(t, text, want)
+	}
+}
+
+// blockingSink blocks every write until released.
+type blockingSink struct{ release chan struct{} }
+
+func (b *blockingSink) Write(p []byte) (int, error) { <-b.release; return len(p), nil }
+
+func TestBlockedDecisionLogDoesNotHoldUpDecisions(t *testing.T) {
+	sink := &blockingSink{release: make(chan struct{})}
+	srv, dl := observed(t, sink, 1, "allow=allow-one")
+	one := `{"items":[{"id":"a","permission":{"type":"basic","name":"x","attributes":{}}}]}`
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			require.Contains(t, authorizeOnce(t, srv, one), `"ALLOW"`)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("decisions were held up by a blocked decision-log sink")
+	}
+	require.Greater(t, dl.Dropped(), uint64(40), "entries are dropped, not waited for")
+	close(sink.release)
+	dl.Close()
+}
