@@ -108,6 +108,7 @@ func TestShippedModulesAnswerEveryItem(t *testing.T) {
 		{"examples/assemblyscript/catalog-owner.wasm", ""},
 		{"sdk/rust/conformance.wasm", ""},
 		{"examples/rust/catalog-owner.wasm", ""},
+		{"abi/byol/minimal.wasm", ""},
 	}
 	for _, mod := range modules {
 		t.Run(mod.rel, func(t *testing.T) {

@@ -52,7 +52,8 @@ SDKS_WASM := \
 	$(SDK_BUILD_DIR)/sdk/assemblyscript/conformance.wasm \
 	$(SDK_BUILD_DIR)/examples/assemblyscript/catalog-owner.wasm \
 	$(SDK_BUILD_DIR)/sdk/rust/conformance.wasm \
-	$(SDK_BUILD_DIR)/examples/rust/catalog-owner.wasm
+	$(SDK_BUILD_DIR)/examples/rust/catalog-owner.wasm \
+	$(SDK_BUILD_DIR)/abi/byol/minimal.wasm
 
 .PHONY: sdks sdks-test sdks-check sdks-clean sdk-c-check sdk-as-check sdk-rust-check
 
@@ -104,6 +105,11 @@ endef
 
 $(eval $(call rust_guest,$(SDK_BUILD_DIR)/sdk/rust/conformance.wasm,$(SDK_RUST_DIR)/conformance,verdict-conformance,verdict_conformance.wasm))
 $(eval $(call rust_guest,$(SDK_BUILD_DIR)/examples/rust/catalog-owner.wasm,examples/rust/catalog-owner,catalog-owner,catalog_owner.wasm))
+
+# The hand-written module of abi/SPEC.md "Bring your own language".
+$(SDK_BUILD_DIR)/abi/byol/minimal.wasm: abi/testdata/byol/minimal.wat
+	@mkdir -p $(@D)
+	$(WAT2WASM) $< -o $@
 
 # c_guest: $(1) output, $(2) sources, $(3) target flags.
 define c_guest
