@@ -42,7 +42,7 @@ SDK_AS_FLAGS := --config $(SDK_AS_DIR)/asconfig.json --use abort=$(SDK_AS_DIR)/a
 
 SDK_C_DIR := sdk/c
 SDK_C_SRCS := $(SDK_C_DIR)/verdict.h $(SDK_C_DIR)/verdict.c
-SDK_C_WASI := --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -Wl,--strip-all
+SDK_C_WASI := --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -mbulk-memory -Wl,--strip-all
 SDK_C_FREE := --target=wasm32 -nostdlib -mbulk-memory -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all
 
 SDKS_WASM := \

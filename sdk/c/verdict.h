@@ -8,11 +8,11 @@
  * the answers. Two builds are supported:
  *
  *   with wasi-libc (a WASI reactor; malloc/free from wasi-libc):
- *     clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 \
+ *     clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -mbulk-memory -Os \
  *       -I sdk/c -Wl,--strip-all -o policy.wasm policy.c sdk/c/verdict.c
  *
  *   freestanding (no libc, no imports; the SDK's own allocator):
- *     clang --target=wasm32 -nostdlib -O2 -mbulk-memory -I sdk/c \
+ *     clang --target=wasm32 -nostdlib -Os -mbulk-memory -I sdk/c \
  *       -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all \
  *       -o policy.wasm policy.c sdk/c/verdict.c
  *

@@ -4,7 +4,7 @@
  * entities gets a CONDITIONAL decision that the catalog plugin evaluates with
  * its IS_ENTITY_OWNER rule; everything else is ABSTAIN.
  *
- *   clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 \
+ *   clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -mbulk-memory -Os \
  *     -I ../../../sdk/c -Wl,--strip-all -o catalog-owner.wasm \
  *     catalog_owner.c ../../../sdk/c/verdict.c
  */
