@@ -60,6 +60,7 @@ SDKS_WASM := \
 sdks: sdks-check $(SDKS_WASM)
 
 sdks-check: sdk-c-check sdk-as-check sdk-rust-check
+	@command -v $(WAT2WASM) >/dev/null 2>&1 || { echo "$(WAT2WASM) not found: apt-get install wabt"; exit 1; }
 
 sdk-c-check:
 	@command -v $(CLANG) >/dev/null 2>&1 || { echo "$(CLANG) not found: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
