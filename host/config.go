@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/internal/meter"
 )
 
 // Combine names a combining algorithm for the answers of several modules.
@@ -41,6 +42,13 @@ type Config struct {
 	// LoadTimeout bounds loading one module (_initialize, verdict_configure,
 	// verdict_describe). Default 10 s: Go guests take a second to compile.
 	LoadTimeout time.Duration
+	// Fuel is the budget of metered work for one guest call: modules are
+	// rewritten at load to pay fuel at every function entry and loop header
+	// (about one unit per instruction) and trap when it runs out, which the
+	// host reports as a timeout. Default 150 million: three times what a Go
+	// guest needs for a 1,000-item batch, and 50-100 ms of the cheapest
+	// runaway loop on a 2-core machine, inside CallTimeout.
+	Fuel int64
 	// MemoryMiB caps each instance's linear memory. Default 32 MiB. A growing
 	// instance can briefly cost about 3× this in host memory.
 	MemoryMiB int
@@ -84,6 +92,7 @@ func DefaultConfig() Config {
 		CacheDir:           cache,
 		CallTimeout:        100 * time.Millisecond,
 		LoadTimeout:        10 * time.Second,
+		Fuel:               meter.InitialFuel,
 		MemoryMiB:          32,
 		OutputBytes:        64 << 10,
 		OutputBytesPerItem: 4 << 10,
@@ -114,6 +123,7 @@ func (c Config) Validate() error {
 	}
 	positive("callTimeout", int64(c.CallTimeout))
 	positive("loadTimeout", int64(c.LoadTimeout))
+	positive("fuel", c.Fuel)
 	positive("memoryMiB", int64(c.MemoryMiB))
 	if c.MemoryMiB > 4096 {
 		errs = append(errs, fmt.Errorf("memoryMiB: at most 4096 (the wasm32 address space), got %d", c.MemoryMiB))

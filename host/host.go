@@ -80,6 +80,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Ho
 		MemoryPages:        uint32(cfg.MemoryMiB) * 16,
 		CallTimeout:        cfg.CallTimeout,
 		LoadTimeout:        cfg.LoadTimeout,
+		Fuel:               cfg.Fuel,
 		OutputBytes:        cfg.OutputBytes,
 		OutputBytesPerItem: cfg.OutputBytesPerItem,
 		Instances:          cfg.Instances,

@@ -157,7 +157,9 @@ func TestRuntimeFailuresDeny(t *testing.T) {
 		reason  string
 		counter func(Counters) uint64
 	}{
-		{"loop", "timeout", func(c Counters) uint64 { return c.Timeouts }},
+		{"loop", "timeout: fuel exhausted", func(c Counters) uint64 { return c.Timeouts }},
+		{"fib", "timeout: fuel exhausted", func(c Counters) uint64 { return c.Timeouts }}, // loop-free recursion
+		{"recurse", "trap: ", func(c Counters) uint64 { return c.Traps }},                 // stack overflow before the fuel runs out
 		{"trap-unreachable", "trap: ", func(c Counters) uint64 { return c.Traps }},
 		{"trap-div0", "trap: ", func(c Counters) uint64 { return c.Traps }},
 		{"trap-oob", "trap: ", func(c Counters) uint64 { return c.Traps }},
@@ -171,7 +173,8 @@ func TestRuntimeFailuresDeny(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.CallTimeout = 50 * time.Millisecond
+			// Long enough that fuel, not the wall-clock backstop, stops runaways.
+			cfg.CallTimeout = 30 * time.Second
 			h := newHost(t, cfg, tt.fixture)
 			for i := 1; i <= 3; i++ {
 				d := decideOne(t, h, basic("catalog.entity.create"))
@@ -304,6 +307,7 @@ func TestGuestLogAndOutputAreBounded(t *testing.T) {
 func TestStuckCallsTurnReadinessRed(t *testing.T) {
 	cfg := testConfig()
 	cfg.Instances = 1
+	cfg.Fuel = 1 << 62 // so that only the wall-clock backstop stops it
 	// Long enough that the call is surely running when its deadline passes,
 	// well short of the 1.7 s it needs.
 	cfg.CallTimeout = 200 * time.Millisecond

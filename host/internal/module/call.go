@@ -123,6 +123,7 @@ func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]
 		return nil, m.fail(&CallError{Kind: KindTrap, Err: err})
 	}
 	done := make(chan result, 1)
+	inst.fuel.Set(uint64(m.opts.Fuel))
 	go func() {
 		out, err := inst.call(ctx, inst.evaluate, input, limit)
 		done <- result{out, err}

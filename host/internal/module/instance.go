@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/internal/meter"
 )
 
 // instance is one instantiated module. It is used by one goroutine at a time
@@ -19,6 +21,7 @@ type instance struct {
 	mem                         api.Memory
 	alloc, free, evaluate, desc api.Function
 	stdio                       *capWriter
+	fuel                        api.MutableGlobal // the metering budget left
 	// inPtr and inCap describe the cached input buffer, allocated by the
 	// guest and reused while it is large enough.
 	inPtr, inCap uint32
@@ -27,6 +30,15 @@ type instance struct {
 
 func (in *instance) close(ctx context.Context) { _ = in.mod.Close(context.WithoutCancel(ctx)) }
 
+// classify turns an error from a call into a CallError; a trap that left
+// the fuel below zero is a timeout: the guest ran out of its work budget.
+func (in *instance) classify(ctx context.Context, err error) *CallError {
+	if meter.Exhausted(int64(in.fuel.Get())) {
+		return &CallError{Kind: KindTimeout, Err: fmt.Errorf("fuel exhausted: %w", err)}
+	}
+	return classify(ctx, err)
+}
+
 // write copies input into a guest buffer obtained from verdict_alloc.
 func (in *instance) write(ctx context.Context, input []byte) (uint32, error) {
 	n := uint32(len(input))
@@ -34,7 +46,7 @@ func (in *instance) write(ctx context.Context, input []byte) (uint32, error) {
 		if in.inCap > 0 {
 			in.stack[0], in.stack[1] = uint64(in.inPtr), uint64(in.inCap)
 			if err := in.free.CallWithStack(ctx, in.stack[:]); err != nil {
-				return 0, classify(ctx, err)
+				return 0, in.classify(ctx, err)
 			}
 			in.inPtr, in.inCap = 0, 0
 		}
@@ -44,7 +56,7 @@ func (in *instance) write(ctx context.Context, input []byte) (uint32, error) {
 		}
 		in.stack[0] = uint64(size)
 		if err := in.alloc.CallWithStack(ctx, in.stack[:]); err != nil {
-			return 0, classify(ctx, err)
+			return 0, in.classify(ctx, err)
 		}
 		ptr := uint32(in.stack[0])
 		if ptr == 0 {
@@ -67,7 +79,7 @@ func (in *instance) call(ctx context.Context, fn api.Function, input []byte, lim
 	}
 	in.stack[0], in.stack[1] = uint64(in.inPtr), uint64(n)
 	if err := fn.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, classify(ctx, err)
+		return nil, in.classify(ctx, err)
 	}
 	return in.output(in.stack[0], limit)
 }
@@ -112,7 +124,7 @@ func (in *instance) describe(ctx context.Context, timeout time.Duration) (abi.De
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := in.desc.CallWithStack(ctx, in.stack[:]); err != nil {
-		return abi.Description{}, wrapLoad("verdict_describe", classify(ctx, err))
+		return abi.Description{}, wrapLoad("verdict_describe", in.classify(ctx, err))
 	}
 	out, err := in.output(in.stack[0], 64<<10)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/internal/claims"
+	"github.com/verdictpdp/verdict/host/internal/meter"
 )
 
 // Options are the limits and shared resources for loading modules. All
@@ -42,6 +43,10 @@ type Options struct {
 	// module in quarantine: its items are DENY without running it.
 	QuarantineFailures int
 	QuarantineWindow   time.Duration
+	// Fuel is the budget of metered work for one call (see package meter);
+	// load stages (_initialize, verdict_configure, verdict_describe) get
+	// LoadFuelFactor times as much.
+	Fuel int64
 	// Observe, when not nil, is told the duration and outcome ("ok",
 	// "trap", "timeout", "bad output", "guest error", "busy") of every
 	// call, for metrics. It must not block.
@@ -84,6 +89,10 @@ type Module struct {
 	quarantine      quarantine
 }
 
+// LoadFuelFactor is how many calls' worth of fuel each load stage gets: a
+// Go guest's runtime initialisation does more work than a typical call.
+const LoadFuelFactor = 10
+
 // required exports and their signatures.
 var (
 	i32 = api.ValueTypeI32
@@ -114,10 +123,20 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %s", src.File, fmt.Sprintf(format, args...))
 	}
+	// Metering bounds the guest's work: the rewrite charges fuel at every
+	// function entry and loop header and traps when it runs out. It runs
+	// before compiling, and also refuses binaries that would make the
+	// compiler allocate wildly. WithCloseOnContextDone stays off: its check
+	// at every loop iteration costs 8-60x and misses loop-free runaways; the
+	// call deadline remains as a backstop that abandons a call.
+	metered, err := meter.Instrument(src.Wasm)
+	if err != nil {
+		return nil, fail("not a valid WebAssembly module for this host: %v", err)
+	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(opts.Cache).
 		WithMemoryLimitPages(opts.MemoryPages).
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(false).
 		WithCoreFeatures(api.CoreFeaturesV2)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	m.rt = rt
@@ -126,7 +145,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 			_ = rt.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	m.compiled, err = m.rt.CompileModule(ctx, src.Wasm)
+	m.compiled, err = m.rt.CompileModule(ctx, metered)
 	if err != nil {
 		return nil, fail("not a valid WebAssembly module: %v", err)
 	}
@@ -146,6 +165,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	if err != nil {
 		return nil, fail("%v", err)
 	}
+	inst.fuel.Set(uint64(m.opts.Fuel * LoadFuelFactor))
 	desc, err := inst.describe(ctx, m.opts.LoadTimeout)
 	if err != nil {
 		inst.close(ctx)
@@ -287,20 +307,28 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
+	fuel, ok := mod.ExportedGlobal(meter.FuelGlobal).(api.MutableGlobal)
+	if !ok {
+		_ = mod.Close(ctx)
+		return nil, errors.New("instantiate: the fuel global is missing")
+	}
 	inst := &instance{
-		mod: mod, mem: mod.Memory(), stdio: stdio,
+		mod: mod, mem: mod.Memory(), stdio: stdio, fuel: fuel,
 		alloc:    mod.ExportedFunction(abi.AllocExport),
 		free:     mod.ExportedFunction(abi.FreeExport),
 		evaluate: mod.ExportedFunction(abi.EvaluateExport),
 		desc:     mod.ExportedFunction(abi.DescribeExport),
 	}
+	loadFuel := m.opts.Fuel * LoadFuelFactor
 	if m.hasInit {
+		inst.fuel.Set(uint64(loadFuel))
 		if err := mod.ExportedFunction(abi.InitializeExport).CallWithStack(ctx, inst.stack[:]); err != nil {
 			inst.close(ctx)
-			return nil, fmt.Errorf("_initialize: %w", classify(ctx, err))
+			return nil, fmt.Errorf("_initialize: %w", inst.classify(ctx, err))
 		}
 	}
 	if m.hasConfigure {
+		inst.fuel.Set(uint64(loadFuel))
 		if err := inst.configure(ctx, mod.ExportedFunction(abi.ConfigureExport), m.configure); err != nil {
 			inst.close(ctx)
 			return nil, err
