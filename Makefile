@@ -10,6 +10,7 @@ BENCHTIME ?= 1s
 include mk/guests.mk
 include mk/fixtures.mk
 include mk/sdks.mk
+include mk/kubernetes.mk
 
 .PHONY: all build policies demo demo-test run test test-go vet fmt-check bench clean
 
@@ -36,7 +37,7 @@ run: build demo
 # Everything CI runs: formatting, vet, fixture sources, guest builds, the
 # host's tests with the race detector (they load the built guests), the SDK's
 # tests and a short fuzz pass, and the guests' native tests.
-test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test
+test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test kubernetes-check
 
 # The demo directory's policy tests, run by the binary as a user would.
 demo-test: build demo
