@@ -176,9 +176,6 @@ func (p *yparser) seq(ind int) (*node, error) {
 	if p.i < len(p.lines) && p.lines[p.i].indent > ind {
 		return nil, lineError(p.lines[p.i].no, "unexpected indentation")
 	}
-	if p.i < len(p.lines) && p.lines[p.i].indent == ind {
-		return nil, lineError(p.lines[p.i].no, "expected a list item (\"- ...\")")
-	}
 	return n, nil
 }
 
@@ -483,6 +480,9 @@ func (f *flow) colonEnds() bool {
 
 // key reads a flow map key and its ':'.
 func (f *flow) key() (string, error) {
+	if f.i >= len(f.s) {
+		return "", f.fail("unexpected end of a flow map")
+	}
 	var k string
 	if c := f.s[f.i]; c == '"' || c == '\'' {
 		n, err := f.quoted()
