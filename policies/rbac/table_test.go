@@ -162,7 +162,9 @@ func TestDecisionTable(t *testing.T) {
 		t.Run("refuses/"+c.Name, func(t *testing.T) {
 			r, _ := verdict.NewRunner(rbacPolicy())
 			out := r.Configure(configureInput(t, c.Settings, c.Files))
-			var env struct{ Error struct{ Code, Message string } }
+			var env struct {
+				Error struct{ Code, Message string }
+			}
 			if err := json.Unmarshal(out, &env); err != nil || env.Error.Code != "invalid_settings" ||
 				!strings.Contains(env.Error.Message, c.Error) {
 				t.Fatalf("got %s\nwant an invalid_settings error containing %q", out, c.Error)
