@@ -21,6 +21,9 @@ func BenchmarkDecide(b *testing.B) {
 		{"wat-allow-one", "testdata/fixtures/allow-one.wasm"},
 		{"allow-all", filepath.Join(buildDir, "policies/allow-all.wasm")},
 		{"catalog-owner", filepath.Join(buildDir, "examples/catalog-owner.wasm")},
+		{"c-catalog-owner", filepath.Join(buildDir, "examples/c/catalog-owner.wasm")},
+		{"as-catalog-owner", filepath.Join(buildDir, "examples/assemblyscript/catalog-owner.wasm")},
+		{"rust-catalog-owner", filepath.Join(buildDir, "examples/rust/catalog-owner.wasm")},
 	}
 	ref := "component:default/service-a"
 	for _, mod := range modules {

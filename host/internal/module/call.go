@@ -249,17 +249,22 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	seen := make([]uint8, len(items)) // 0 missing, 1 answered, 2 answered twice
 	bad := 0
 	for _, raw := range resp.Items {
-		// The id first, so that an answer that does not decode is DENY for
-		// its own item only.
-		var head struct {
-			ID string `json:"id"`
+		var a abi.Answer
+		decodeErr := json.Unmarshal(raw, &a)
+		if decodeErr != nil {
+			// Find the id anyway, so that an answer that does not decode is
+			// DENY for its own item only.
+			var head struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(raw, &head) != nil {
+				bad++
+				continue
+			}
+			a = abi.Answer{ID: head.ID}
 		}
-		if json.Unmarshal(raw, &head) != nil {
-			bad++
-			continue
-		}
-		i, err := strconv.Atoi(head.ID)
-		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != head.ID {
+		i, err := strconv.Atoi(a.ID)
+		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != a.ID {
 			bad++
 			continue
 		}
@@ -268,9 +273,8 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 			continue
 		}
 		seen[i] = 1
-		var a abi.Answer
-		if err := json.Unmarshal(raw, &a); err != nil {
-			answers[i] = m.deny(i, fmt.Sprintf("%v: %v", abi.ErrInvalidAnswer, err))
+		if decodeErr != nil {
+			answers[i] = m.deny(i, fmt.Sprintf("%v: %v", abi.ErrInvalidAnswer, decodeErr))
 			continue
 		}
 		if err := abi.CheckAnswer(&a, items[i].Permission, abi.DefaultCriteriaDepth, abi.DefaultCriteriaNodes); err != nil {
