@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -213,4 +214,30 @@ func TestRequireSealRefusesEveryTruncation(t *testing.T) {
 	require.Equal(t, StatusError, st.Status)
 	require.True(t, st.Sealed)
 	require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
+}
+
+// Running out of fuel counts toward quarantine; outliving the wall-clock
+// backstop with fuel left (the host was too slow) is denied but not held
+// against the module.
+func TestQuarantineCountsFuelNotOverload(t *testing.T) {
+	cfg := testConfig()
+	cfg.QuarantineFailures = 1
+	cfg.CallTimeout = 30 * time.Second
+	h := newHost(t, cfg, "loop")
+	require.Contains(t, decideOne(t, h, basic("x")).Reason, "fuel exhausted")
+	require.Equal(t, StatusQuarantined, status(t, h, "loop").Status)
+
+	cfg = testConfig()
+	cfg.QuarantineFailures = 1
+	cfg.Instances = 1
+	cfg.Fuel = 1 << 62
+	cfg.CallTimeout = 100 * time.Millisecond
+	h = newHost(t, cfg, "slow-recursion")
+	d := decideOne(t, h, basic("x"))
+	require.Equal(t, abi.Deny, d.Result)
+	require.Contains(t, d.Reason, "no answer within")
+	st := status(t, h, "slow-recursion")
+	require.Equal(t, uint64(1), st.Counters.Timeouts)
+	require.NotEqual(t, StatusQuarantined, st.Status)
+	require.Eventually(t, func() bool { return h.Ready() == nil }, 60*time.Second, 20*time.Millisecond)
 }

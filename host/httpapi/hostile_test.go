@@ -38,7 +38,7 @@ func TestHostileModulesOverHTTP(t *testing.T) {
 	}
 	hcfg := host.DefaultConfig()
 	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.CallTimeout = 50 * time.Millisecond
+	hcfg.CallTimeout = 10 * time.Second // fuel, not this backstop, stops the loop
 	h, err := host.New(context.Background(), hcfg, nil)
 	require.NoError(t, err)
 	defer h.Close(context.Background())

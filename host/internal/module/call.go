@@ -110,13 +110,15 @@ func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]
 			m.opts.Observe(m.name, time.Since(start), outcome)
 		}()
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
-	defer cancel()
+	// Waiting for a free slot is bounded by the caller's (request) deadline;
+	// the call deadline starts when the call does.
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("no free instance before the deadline: %w", ctx.Err())})
+		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("no free instance before the request deadline: %w", ctx.Err())})
 	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
 	inst, err := m.get(ctx)
 	if err != nil {
 		<-m.slots
@@ -171,7 +173,12 @@ func (m *Module) fail(err error) error {
 		m.noteFailure()
 	case KindTimeout:
 		m.count.timeouts.Add(1)
-		m.noteFailure()
+		// Only running out of fuel is the module's own doing; a call that
+		// outlived the wall-clock backstop with fuel left was slowed by the
+		// host (overload), so it is denied but not held against the module.
+		if errors.Is(err, ErrFuelExhausted) {
+			m.noteFailure()
+		}
 	case KindBadOutput:
 		m.count.badOutput.Add(1)
 	case KindGuestError:

@@ -8,6 +8,9 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 )
 
+// ErrFuelExhausted: the call used up its fuel budget (a runaway guest).
+var ErrFuelExhausted = errors.New("fuel exhausted")
+
 // Kind classifies why a call failed.
 type Kind int
 

@@ -34,7 +34,7 @@ func (in *instance) close(ctx context.Context) { _ = in.mod.Close(context.Withou
 // the fuel below zero is a timeout: the guest ran out of its work budget.
 func (in *instance) classify(ctx context.Context, err error) *CallError {
 	if meter.Exhausted(int64(in.fuel.Get())) {
-		return &CallError{Kind: KindTimeout, Err: fmt.Errorf("fuel exhausted: %w", err)}
+		return &CallError{Kind: KindTimeout, Err: fmt.Errorf("%w: %w", ErrFuelExhausted, err)}
 	}
 	return classify(ctx, err)
 }
