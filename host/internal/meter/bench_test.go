@@ -72,15 +72,23 @@ func BenchmarkWorkloads(b *testing.B) {
 			continue
 		}
 		input := c.Bytes()
-		workloads = append(workloads, struct {
-			name string
-			wasm func(b *testing.B) []byte
-			call func(context.Context, *guestModule) error
-		}{"go-conformance-" + c.Name, func(b *testing.B) []byte { return read(b, guest(b, "sdk/conformance.wasm")) },
-			func(ctx context.Context, g *guestModule) error {
-				_, err := g.call(ctx, "verdict_evaluate", input)
-				return err
-			}})
+		// The conformance module of every SDK, on the same input.
+		for _, sdk := range []struct{ name, path string }{
+			{"go", "sdk/conformance.wasm"},
+			{"c", "sdk/c/conformance.wasm"},
+			{"rust", "sdk/rust/conformance.wasm"},
+			{"assemblyscript", "sdk/assemblyscript/conformance.wasm"},
+		} {
+			workloads = append(workloads, struct {
+				name string
+				wasm func(b *testing.B) []byte
+				call func(context.Context, *guestModule) error
+			}{sdk.name + "-conformance-" + c.Name, func(b *testing.B) []byte { return read(b, guest(b, sdk.path)) },
+				func(ctx context.Context, g *guestModule) error {
+					_, err := g.call(ctx, "verdict_evaluate", input)
+					return err
+				}})
+		}
 	}
 	for _, w := range workloads {
 		for _, m := range modes {
