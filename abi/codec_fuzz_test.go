@@ -362,3 +362,85 @@ func foldName(s string) []byte {
 	}
 	return out
 }
+
+// FuzzParseResponse checks ParseResponse against the host's encoding/json
+// decode of a whole output, as FuzzDecodeAnswer does for answers.
+func FuzzParseResponse(f *testing.F) {
+	for _, s := range []string{
+		`{"items":[{"id":"0","result":"ALLOW"},null,5,[]]}`, `{"items":[]}`, `{"items":null}`, `null`, `{}`,
+		`{"error":{"code":"c","message":"m","x":[1]}}`, `{"error":null}`, `{"error":{}}`, `{"error":{"code":1}}`,
+		`{"Items":[1]}`, `{"items":[],"items":[1]}`, `{"ERROR":{"CODE":"x"}}`, `{"error":{"code":"a","code":"b"}}`,
+		`{"items":{}}`, `{"error":[]}`, `[]`, `{"items":[1,]}`, `{"items":[[[[[[[[[[[[[[1]]]]]]]]]]]]]]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, out []byte) {
+		got, gotErr := abi.ParseResponse(out, fuzzDepth)
+		var want struct {
+			Items []json.RawMessage `json:"items"`
+			Error *abi.GuestError   `json:"error"`
+		}
+		wantErr := json.Unmarshal(out, &want)
+		switch {
+		case gotErr == nil && wantErr == nil:
+			items := make([]json.RawMessage, len(got.Items))
+			for i, raw := range got.Items {
+				items[i] = raw
+			}
+			if got.Items == nil {
+				items = nil
+			}
+			if (!reflect.DeepEqual(items, want.Items) || !reflect.DeepEqual(got.Error, want.Error)) &&
+				!responseDifference(out, fuzzDepth) {
+				t.Fatalf("ParseResponse(%q)\n got %q %#v\nwant %q %#v", out, got.Items, got.Error, want.Items, want.Error)
+			}
+		case (gotErr == nil) != (wantErr == nil):
+			if !responseDifference(out, fuzzDepth) {
+				t.Fatalf("ParseResponse(%q): error %v, encoding/json error %v", out, gotErr, wantErr)
+			}
+		}
+	})
+}
+
+// responseDifference is deliberateDifference for a whole output: too deep,
+// or a case variant or duplicate of "items" or "error" at the top or of
+// "code" or "message" in the error envelope.
+func responseDifference(out []byte, maxDepth int) bool {
+	n, err := parseTree(out)
+	if err != nil {
+		return false
+	}
+	if n.depth() > maxDepth {
+		return true
+	}
+	variant := func(n *tree, fields ...string) bool {
+		if n.kind != '{' {
+			return false
+		}
+		count := map[string]int{}
+		for _, k := range n.keys {
+			for _, f := range fields {
+				if k == f {
+					count[k]++
+				} else if bytes.Equal(foldName(k), foldName(f)) {
+					return true
+				}
+			}
+		}
+		for _, c := range count {
+			if c > 1 {
+				return true
+			}
+		}
+		return false
+	}
+	if variant(n, "items", "error") {
+		return true
+	}
+	for i, k := range n.keys {
+		if k == "error" && variant(n.vals[i], "code", "message") {
+			return true
+		}
+	}
+	return false
+}
