@@ -1,0 +1,428 @@
+package main
+
+// The configuration keys: every key Verdict knows, and the setters that check
+// and apply each value.
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/host/discovery"
+	"github.com/verdictpdp/verdict/host/httpapi"
+	"github.com/verdictpdp/verdict/host/identity"
+)
+
+// field is one configuration key: its name as written in files, and how
+// its value is applied to settings.
+type field struct {
+	key  string
+	set  func(s *settings, v any) error
+	flag string // the flag that sets it, if any
+}
+
+// fields lists every key Verdict knows. Keys are camelCase; the
+// environment matches them case-insensitively.
+var fields = []field{
+	{key: "server.listen", flag: "listen", set: str(func(s *settings, v string) { s.Listen = v })},
+	{key: "server.basePath", set: str(func(s *settings, v string) { s.HTTP.BasePath = v })},
+	{key: "server.trustedSubjects", set: strs(func(s *settings, v []string) { s.HTTP.TrustedSubjects = v })},
+	{key: "server.limits.bodyBytes", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytes = int64(v) })},
+	{key: "server.limits.batchItems", set: integer(func(s *settings, v int) { s.HTTP.Limits.BatchItems = v })},
+	{key: "server.limits.jsonDepth", set: integer(func(s *settings, v int) { s.HTTP.Limits.JSONDepth = v })},
+	{key: "server.limits.requestTimeout", set: duration(func(s *settings, v time.Duration) { s.HTTP.Limits.RequestTimeout = v })},
+	{key: "server.timeouts.readHeader", set: duration(func(s *settings, v time.Duration) { s.Timeouts.ReadHeader = v })},
+	{key: "server.timeouts.read", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Read = v })},
+	{key: "server.timeouts.write", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Write = v })},
+	{key: "server.timeouts.idle", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Idle = v })},
+	{key: "server.timeouts.shutdown", set: duration(func(s *settings, v time.Duration) { s.Timeouts.Shutdown = v })},
+	{key: "server.maxHeaderBytes", set: integer(func(s *settings, v int) { s.MaxHeaderBytes = v })},
+	{key: "policies.dir", flag: "policies", set: str(func(s *settings, v string) { s.PoliciesDir = v })},
+	{key: "policies.combine", set: enum([]string{"deny-overrides", "permit-overrides", "first-applicable"},
+		func(s *settings, v string) { s.Host.Combine = host.Combine(v) })},
+	{key: "policies.default", set: enum([]string{"DENY", "ALLOW"},
+		func(s *settings, v string) { s.Host.Default = abi.Result(v) })},
+	{key: "policies.cacheDir", set: str(func(s *settings, v string) {
+		if v != "" {
+			s.Host.CacheDir = v
+		}
+	})},
+	{key: "policies.limits.callTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.CallTimeout = v })},
+	{key: "policies.limits.fuel", set: integer(func(s *settings, v int) { s.Host.Fuel = int64(v) })},
+	{key: "policies.limits.loadTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.LoadTimeout = v })},
+	{key: "policies.limits.memoryMiB", set: integer(func(s *settings, v int) { s.Host.MemoryMiB = v })},
+	{key: "policies.limits.outputBytes", set: integer(func(s *settings, v int) { s.Host.OutputBytes = v })},
+	{key: "policies.limits.outputBytesPerItem", set: integer(func(s *settings, v int) { s.Host.OutputBytesPerItem = v })},
+	{key: "policies.limits.instances", set: integer(func(s *settings, v int) { s.Host.Instances = v })},
+	{key: "policies.limits.stdioBytes", set: integer(func(s *settings, v int) { s.Host.StdioBytes = v })},
+	{key: "policies.limits.logBytes", set: integer(func(s *settings, v int) { s.Host.LogBytes = v })},
+	{key: "policies.requireSeal", set: boolean(func(s *settings, v bool) { s.Host.RequireSeal = v })},
+	{key: "policies.debounce", set: duration(func(s *settings, v time.Duration) { s.Host.Debounce = v })},
+	{key: "policies.quarantine.failures", set: integer(func(s *settings, v int) { s.Host.QuarantineFailures = v })},
+	{key: "policies.quarantine.window", set: duration(func(s *settings, v time.Duration) { s.Host.QuarantineWindow = v })},
+	{key: "policies.claims", set: setClaims},
+	{key: "backstage.baseUrl", set: str(func(s *settings, v string) { s.Backstage.Discovery.BaseURL = v })},
+	{key: "backstage.discovery.endpoints", set: setEndpoints},
+	{key: "backstage.timeout", set: duration(func(s *settings, v time.Duration) {
+		s.Backstage.Identity.Timeout = v
+		s.Backstage.Conditions.Timeout = v
+	})},
+	{key: "backstage.applyConditions.token", set: str(func(s *settings, v string) { s.Backstage.Conditions.Token = v })},
+	{key: "backstage.applyConditions.maxBodyBytes", set: integer(func(s *settings, v int) { s.Backstage.Conditions.MaxBodyBytes = v })},
+	{key: "backstage.auth.externalAccess", set: setExternalAccess},
+	{key: "backstage.auth.dangerouslyDisableDefaultAuthPolicy", flag: "dev",
+		set: boolean(func(s *settings, v bool) { s.HTTP.DevMode = v })},
+	{key: "decisionLog.sink", set: str(func(s *settings, v string) { s.DecisionLog.Sink = v })},
+	{key: "decisionLog.buffer", set: integer(func(s *settings, v int) { s.DecisionLog.Buffer = v })},
+	{key: "log.level", flag: "log-level", set: enum([]string{"debug", "info", "warn", "error"},
+		func(s *settings, v string) { _ = s.LogLevel.UnmarshalText([]byte(v)) })},
+	{key: "log.format", flag: "log-format", set: enum([]string{"text", "json"},
+		func(s *settings, v string) { s.LogFormat = v })},
+}
+
+// optionalKeys may be absent from defaults.yaml: absent means "use the
+// library default".
+var optionalKeys = []string{"policies.limits.instances"}
+
+func fieldByKey(key string) (field, bool) {
+	for _, f := range fields {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// Value converters: each returns a setter that checks the raw value's type
+// and reports a one-line error naming the value.
+
+func str(apply func(*settings, string)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		switch x := v.(type) {
+		case string:
+			apply(s, x)
+		case nil:
+			apply(s, "")
+		default:
+			return fmt.Errorf("%v is not a string", v)
+		}
+		return nil
+	}
+}
+
+func enum(values []string, apply func(*settings, string)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		x, ok := v.(string)
+		if !ok || !slices.Contains(values, x) {
+			return fmt.Errorf("%s is not one of %s", quote(v), strings.Join(values, ", "))
+		}
+		apply(s, x)
+		return nil
+	}
+}
+
+func duration(apply func(*settings, time.Duration)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		x, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s is not a duration (write it with a unit, e.g. 500ms or 2s)", quote(v))
+		}
+		d, err := time.ParseDuration(x)
+		if err != nil {
+			return fmt.Errorf("%s is not a duration (write it with a unit, e.g. 500ms or 2s)", quote(v))
+		}
+		apply(s, d)
+		return nil
+	}
+}
+
+func integer(apply func(*settings, int)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		var n int
+		switch x := v.(type) {
+		case int:
+			n = x
+		case int64:
+			n = int(x)
+		case uint64:
+			if x > math.MaxInt {
+				return fmt.Errorf("%v is too large", x)
+			}
+			n = int(x)
+		case float64:
+			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+				return fmt.Errorf("%v is not an integer", x)
+			}
+			n = int(x)
+		case string:
+			i, err := strconv.Atoi(strings.TrimSpace(x))
+			if err != nil {
+				return fmt.Errorf("%q is not an integer", x)
+			}
+			n = i
+		default:
+			return fmt.Errorf("%s is not an integer", quote(v))
+		}
+		apply(s, n)
+		return nil
+	}
+}
+
+func boolean(apply func(*settings, bool)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		switch x := v.(type) {
+		case bool:
+			apply(s, x)
+		case string:
+			b, err := strconv.ParseBool(strings.TrimSpace(x))
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", x)
+			}
+			apply(s, b)
+		default:
+			return fmt.Errorf("%s is not true or false", quote(v))
+		}
+		return nil
+	}
+}
+
+func strs(apply func(*settings, []string)) func(*settings, any) error {
+	return func(s *settings, v any) error {
+		if v == nil {
+			apply(s, nil)
+			return nil
+		}
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s is not a list of strings", quote(v))
+		}
+		var out []string
+		for i, e := range list {
+			x, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("[%d]: %s is not a string", i, quote(e))
+			}
+			out = append(out, x)
+		}
+		apply(s, out)
+		return nil
+	}
+}
+
+func quote(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// setEndpoints reads backstage.discovery.endpoints: a list of {target,
+// plugins} where target is a URL or, as in Backstage, {internal,
+// external} (Verdict, a backend, uses internal).
+func setEndpoints(s *settings, v any) error {
+	s.Backstage.Discovery.Endpoints = nil
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s is not a list", quote(v))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("[%d]: not an object with target and plugins", i)
+		}
+		for k := range m {
+			if k != "target" && k != "plugins" {
+				return fmt.Errorf("[%d]: unknown key %q", i, k)
+			}
+		}
+		var ep discovery.Endpoint
+		switch t := m["target"].(type) {
+		case string:
+			ep.Target = t
+		case map[string]any:
+			in, ok := t["internal"].(string)
+			if !ok {
+				return fmt.Errorf("[%d]: target.internal must be a string", i)
+			}
+			for k := range t {
+				if k != "internal" && k != "external" {
+					return fmt.Errorf("[%d]: target: unknown key %q", i, k)
+				}
+			}
+			ep.Target = in
+		case nil:
+			return fmt.Errorf("[%d]: target is required", i)
+		default:
+			return fmt.Errorf("[%d]: target must be a URL or {internal, external}", i)
+		}
+		plugins, ok := m["plugins"].([]any)
+		if !ok {
+			return fmt.Errorf("[%d]: plugins must be a list of plugin ids", i)
+		}
+		for j, p := range plugins {
+			id, ok := p.(string)
+			if !ok {
+				return fmt.Errorf("[%d]: plugins[%d] must be a string", i, j)
+			}
+			ep.Plugins = append(ep.Plugins, id)
+		}
+		s.Backstage.Discovery.Endpoints = append(s.Backstage.Discovery.Endpoints, ep)
+	}
+	return nil
+}
+
+// setClaims reads policies.claims: a list of {module, claims} that replace
+// the claims those modules describe.
+func setClaims(s *settings, v any) error {
+	s.Host.Claims = nil
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s is not a list of {module, claims}", quote(v))
+	}
+	out := map[string][]string{}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("[%d]: not an object with module and claims", i)
+		}
+		for k := range m {
+			if k != "module" && k != "claims" {
+				return fmt.Errorf("[%d]: unknown key %q", i, k)
+			}
+		}
+		name, ok := m["module"].(string)
+		if !ok || name == "" {
+			return fmt.Errorf("[%d]: module must be a module name (its file name without .wasm)", i)
+		}
+		if _, dup := out[name]; dup {
+			return fmt.Errorf("[%d]: module %q is listed twice", i, name)
+		}
+		raw, ok := m["claims"].([]any)
+		if !ok || len(raw) == 0 {
+			return fmt.Errorf("[%d]: claims must be a non-empty list of permission name patterns", i)
+		}
+		for j, c := range raw {
+			cs, ok := c.(string)
+			if !ok || cs == "" {
+				return fmt.Errorf("[%d].claims[%d]: not a non-empty string", i, j)
+			}
+			out[name] = append(out[name], cs)
+		}
+	}
+	if len(out) > 0 {
+		s.Host.Claims = out
+	}
+	return nil
+}
+
+// setExternalAccess reads backstage.auth.externalAccess: entries of type
+// static (options token, subject), legacy (options secret, subject) and
+// jwks (options url, issuer, audience, algorithm, subjectPrefix), as
+// Backstage's backend.auth.externalAccess. accessRestrictions are refused
+// rather than ignored: ignoring them would grant access the operator did
+// not mean.
+func setExternalAccess(s *settings, v any) error {
+	s.HTTP.StaticTokens = nil
+	s.Backstage.Identity.JWKS = nil
+	s.Backstage.Identity.Legacy = nil
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s is not a list", quote(v))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("externalAccess[%d]: not an object", i)
+		}
+		for k := range m {
+			switch k {
+			case "type", "options":
+			case "accessRestrictions":
+				return fmt.Errorf("externalAccess[%d]: accessRestrictions are not supported yet", i)
+			default:
+				return fmt.Errorf("externalAccess[%d]: unknown key %q", i, k)
+			}
+		}
+		opts, ok := m["options"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("externalAccess[%d]: options are required", i)
+		}
+		var err error
+		switch typ, _ := m["type"].(string); typ {
+		case "static":
+			var t httpapi.StaticToken
+			err = readOptions(opts, map[string]*string{"token": &t.Token, "subject": &t.Subject}, nil)
+			s.HTTP.StaticTokens = append(s.HTTP.StaticTokens, t)
+		case "legacy":
+			var l identity.LegacyAccess
+			err = readOptions(opts, map[string]*string{"secret": &l.Secret, "subject": &l.Subject}, nil)
+			if err == nil && (l.Secret == "" || l.Subject == "") {
+				err = errors.New("options.secret and options.subject are required")
+			}
+			s.Backstage.Identity.Legacy = append(s.Backstage.Identity.Legacy, l)
+		case "jwks":
+			var j identity.JWKSAccess
+			err = readOptions(opts, map[string]*string{"url": &j.URL, "subjectPrefix": &j.SubjectPrefix},
+				map[string]*[]string{"issuer": &j.Issuers, "audience": &j.Audiences, "algorithm": &j.Algorithms})
+			if err == nil && j.URL == "" {
+				err = errors.New("options.url is required")
+			}
+			s.Backstage.Identity.JWKS = append(s.Backstage.Identity.JWKS, j)
+		default:
+			return fmt.Errorf("externalAccess[%d]: type %s is not one of static, legacy, jwks", i, quote(m["type"]))
+		}
+		if err != nil {
+			return fmt.Errorf("externalAccess[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// readOptions reads string options into strs and string-or-list options
+// into lists; any other option is an error.
+func readOptions(opts map[string]any, strs map[string]*string, lists map[string]*[]string) error {
+	for k, ov := range opts {
+		if dst, ok := strs[k]; ok {
+			sv, ok := ov.(string)
+			if !ok {
+				return fmt.Errorf("options.%s must be a string", k)
+			}
+			*dst = sv
+			continue
+		}
+		if dst, ok := lists[k]; ok {
+			switch x := ov.(type) {
+			case string:
+				*dst = []string{x}
+			case []any:
+				for _, e := range x {
+					sv, ok := e.(string)
+					if !ok {
+						return fmt.Errorf("options.%s must be a string or a list of strings", k)
+					}
+					*dst = append(*dst, sv)
+				}
+			default:
+				return fmt.Errorf("options.%s must be a string or a list of strings", k)
+			}
+			continue
+		}
+		return fmt.Errorf("unknown option %q", k)
+	}
+	return nil
+}
