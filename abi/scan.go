@@ -1,0 +1,429 @@
+package abi
+
+// The JSON scanner under the decoder (see codec.go and decode.go).
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// decoder is a recursive-descent JSON reader over data. Its value readers
+// start at a value (whitespace skipped) and stop just after it.
+type decoder struct {
+	data  []byte
+	pos   int
+	depth int
+	max   int
+	// str and raw are copies of data made on first use, shared by the
+	// decoded strings and params values.
+	str     string
+	haveStr bool
+	raw     []byte
+	// share makes plain strings substrings of one copy of data (str).
+	share bool
+	// keyBuf holds the last key that needed unescaping; keyStart, keyEnd and
+	// keyPlain describe the last key read.
+	keyBuf           []byte
+	keyStart, keyEnd int
+	keyPlain         bool
+}
+
+func newDecoder(data []byte, maxDepth int) *decoder {
+	if maxDepth <= 0 {
+		maxDepth = DefaultJSONDepth
+	}
+	d := &decoder{data: data, max: maxDepth}
+	d.ws()
+	return d
+}
+
+func (d *decoder) syntax(what string) error {
+	if d.pos >= len(d.data) {
+		return fmt.Errorf("invalid JSON: %s at end of input", what)
+	}
+	return fmt.Errorf("invalid JSON: %s at offset %d (%q)", what, d.pos, d.data[d.pos])
+}
+
+func (d *decoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) peek() byte {
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
+	}
+	return 0
+}
+
+// end checks that only whitespace follows the value.
+func (d *decoder) end() error {
+	d.ws()
+	if d.pos != len(d.data) {
+		return d.syntax("data after the value")
+	}
+	return nil
+}
+
+// once records bit in *seen and fails if it was there already.
+func (d *decoder) once(seen *uint8, bit uint8, key []byte) error {
+	if *seen&bit != 0 {
+		return fmt.Errorf("duplicate key %q", key)
+	}
+	*seen |= bit
+	return nil
+}
+
+// null consumes a null literal if one is next.
+func (d *decoder) null() bool {
+	if len(d.data)-d.pos >= 4 && string(d.data[d.pos:d.pos+4]) == "null" {
+		d.pos += 4
+		return true
+	}
+	return false
+}
+
+func (d *decoder) enter() error {
+	d.depth++
+	if d.depth > d.max {
+		return fmt.Errorf("%w: more than %d levels", ErrTooDeep, d.max)
+	}
+	d.pos++
+	d.ws()
+	return nil
+}
+
+// object reads an object, calling fn with each key (unescaped; valid only
+// during the call) when the reader is at its value. fn must consume it.
+func (d *decoder) object(fn func(key []byte) error) error {
+	if d.peek() != '{' {
+		return d.syntax("want an object")
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if d.peek() == '}' {
+		d.pos++
+		d.depth--
+		return nil
+	}
+	for {
+		if d.peek() != '"' {
+			return d.syntax("want a key")
+		}
+		start, end, plain, err := d.scanString()
+		if err != nil {
+			return err
+		}
+		d.keyStart, d.keyEnd, d.keyPlain = start, end, plain
+		key := d.data[start:end]
+		if !plain {
+			d.keyBuf = unquote(d.keyBuf[:0], key)
+			key = d.keyBuf
+		}
+		d.ws()
+		if d.peek() != ':' {
+			return d.syntax("want ':'")
+		}
+		d.pos++
+		d.ws()
+		if err := fn(key); err != nil {
+			return err
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.pos++
+			d.ws()
+		case '}':
+			d.pos++
+			d.depth--
+			return nil
+		default:
+			return d.syntax("want ',' or '}'")
+		}
+	}
+}
+
+// array reads an array, calling fn at each element; fn must consume it.
+func (d *decoder) array(fn func() error) error {
+	if d.peek() != '[' {
+		return d.syntax("want an array")
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if d.peek() == ']' {
+		d.pos++
+		d.depth--
+		return nil
+	}
+	for {
+		if err := fn(); err != nil {
+			return err
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.pos++
+			d.ws()
+		case ']':
+			d.pos++
+			d.depth--
+			return nil
+		default:
+			return d.syntax("want ',' or ']'")
+		}
+	}
+}
+
+// skip validates and consumes any value.
+func (d *decoder) skip() error {
+	var err error
+	switch c := d.peek(); {
+	case c == '{':
+		err = d.object(func([]byte) error { return d.skip() })
+		return err
+	case c == '[':
+		return d.array(d.skip)
+	case c == '"':
+		_, _, _, err = d.scanString()
+	case c == '-' || c >= '0' && c <= '9':
+		err = d.number()
+	case c == 't':
+		err = d.literal("true")
+	case c == 'f':
+		err = d.literal("false")
+	case c == 'n':
+		err = d.literal("null")
+	default:
+		return d.syntax("want a value")
+	}
+	return err
+}
+
+func (d *decoder) literal(lit string) error {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+		return d.syntax("invalid literal")
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+// number consumes a number by the JSON grammar.
+func (d *decoder) number() error {
+	digits := func() int {
+		n := 0
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+			n++
+		}
+		return n
+	}
+	if d.peek() == '-' {
+		d.pos++
+	}
+	switch c := d.peek(); {
+	case c == '0':
+		d.pos++
+	case c >= '1' && c <= '9':
+		digits()
+	default:
+		return d.syntax("invalid number")
+	}
+	if d.peek() == '.' {
+		d.pos++
+		if digits() == 0 {
+			return d.syntax("invalid number")
+		}
+	}
+	if c := d.peek(); c == 'e' || c == 'E' {
+		d.pos++
+		if c := d.peek(); c == '+' || c == '-' {
+			d.pos++
+		}
+		if digits() == 0 {
+			return d.syntax("invalid number")
+		}
+	}
+	return nil
+}
+
+// scanString validates and consumes a string; start and end delimit its
+// content, and plain reports that the content is its own value (no escapes,
+// valid UTF-8).
+func (d *decoder) scanString() (start, end int, plain bool, err error) {
+	d.pos++ // the opening quote
+	start = d.pos
+	plain = true
+	data := d.data
+	for i := d.pos; i < len(data); {
+		c := data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return start, i, plain, nil
+		case c < 0x20:
+			d.pos = i
+			return 0, 0, false, d.syntax("control character in string")
+		case c == '\\':
+			plain = false
+			if i+1 >= len(data) {
+				d.pos = len(data)
+				return 0, 0, false, d.syntax("unterminated string")
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(data) || !isHex(data[i+2]) || !isHex(data[i+3]) || !isHex(data[i+4]) || !isHex(data[i+5]) {
+					d.pos = i
+					return 0, 0, false, d.syntax(`invalid \u escape`)
+				}
+				i += 6
+			default:
+				d.pos = i
+				return 0, 0, false, d.syntax("invalid escape")
+			}
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size == 1 {
+				plain = false
+			}
+			i += size
+		}
+	}
+	d.pos = len(data)
+	return 0, 0, false, d.syntax("unterminated string")
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// stringField decodes a string, or null (which leaves *dst as it is, as
+// encoding/json does).
+func (d *decoder) stringField(dst *string) error {
+	if d.null() {
+		return nil
+	}
+	if d.peek() != '"' {
+		if err := d.skip(); err != nil {
+			return err
+		}
+		return errors.New("want a string or null")
+	}
+	start, end, plain, err := d.scanString()
+	if err != nil {
+		return err
+	}
+	*dst = d.decodedString(start, end, plain)
+	return nil
+}
+
+// decodedString returns the value of the string whose content is
+// d.data[start:end]: a substring of the shared copy of the text when plain
+// and d.share is set, a new string otherwise.
+func (d *decoder) decodedString(start, end int, plain bool) string {
+	switch {
+	case !plain:
+		return string(unquote(nil, d.data[start:end]))
+	case !d.share || start == end:
+		return string(d.data[start:end])
+	}
+	if !d.haveStr {
+		d.str, d.haveStr = string(d.data), true
+	}
+	return d.str[start:end]
+}
+
+// keyString returns the key last read by object as a string.
+func (d *decoder) keyString() string {
+	return d.decodedString(d.keyStart, d.keyEnd, d.keyPlain)
+}
+
+// rawCopy returns data[start:end] from the shared copy of data.
+func (d *decoder) rawCopy(start, end int) json.RawMessage {
+	if d.raw == nil {
+		d.raw = append([]byte(nil), d.data...)
+	}
+	return d.raw[start:end:end]
+}
+
+// unquote appends the value of a validated string's content s, as
+// encoding/json decodes it: escapes resolved, invalid UTF-8 and unpaired
+// surrogates replaced by U+FFFD.
+func unquote(b, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			switch s[i+1] {
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r := hex4(s[i+2:])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if dec := utf16.DecodeRune(r, hex4(s[i+2:])); dec != utf8.RuneError {
+							b = utf8.AppendRune(b, dec)
+							i += 6
+							continue
+						}
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			default: // " \ /
+				b = append(b, s[i+1])
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			b = utf8.AppendRune(b, r)
+			i += size
+		}
+	}
+	return b
+}
+
+// hex4 decodes four validated hex digits.
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
