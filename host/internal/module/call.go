@@ -2,7 +2,6 @@ package module
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -55,13 +54,17 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 		return m.denyAll(answers, fmt.Errorf("quarantined since %s after %d traps or timeouts within %s",
 			since.UTC().Format(time.RFC3339), m.opts.QuarantineFailures, m.opts.QuarantineWindow))
 	}
-	input, err := json.Marshal(abi.Request{ABI: abi.Version, Principal: p, Items: items})
-	if err != nil { // cannot happen with these types; fail closed anyway
-		return m.denyAll(answers, fmt.Errorf("encode request: %w", err))
+	buf := m.buffers.Get().(*[]byte)
+	input := abi.AppendRequest((*buf)[:0], &abi.Request{ABI: abi.Version, Principal: p, Items: items})
+	// The buffer goes back to the pool once the guest call is done with it,
+	// which for an abandoned call is after Evaluate returns.
+	release := func() {
+		*buf = input
+		m.buffers.Put(buf)
 	}
 	m.count.calls.Add(1)
 	m.count.items.Add(uint64(len(items)))
-	_, err = m.run(ctx, input, m.outputLimit(len(items)), func(out []byte) error {
+	_, err := m.run(ctx, input, release, m.outputLimit(len(items)), func(out []byte) error {
 		return m.decode(out, items, answers)
 	})
 	if err != nil {
@@ -73,7 +76,7 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 // EvaluateRaw gives input to verdict_evaluate as is and returns the output
 // unparsed. It is for conformance runs and tools, not the request path.
 func (m *Module) EvaluateRaw(ctx context.Context, input []byte) ([]byte, error) {
-	return m.run(ctx, input, m.opts.OutputBytes+1000*m.opts.OutputBytesPerItem, nil)
+	return m.run(ctx, input, nil, m.opts.OutputBytes+1000*m.opts.OutputBytesPerItem, nil)
 }
 
 func (m *Module) outputLimit(items int) int {
@@ -98,7 +101,15 @@ type result struct {
 // check, when not nil, validates the output; an instance whose call or output
 // failed is thrown away. A call still running at its deadline is abandoned:
 // it keeps its slot until it returns, and counts as stuck meanwhile.
-func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]byte) error) (out []byte, err error) {
+func (m *Module) run(ctx context.Context, input []byte, release func(), limit int, check func([]byte) error) (out []byte, err error) {
+	abandoned := false
+	if release != nil {
+		defer func() {
+			if !abandoned {
+				release()
+			}
+		}()
+	}
 	if m.opts.Observe != nil {
 		start := time.Now()
 		defer func() {
@@ -147,8 +158,12 @@ func (m *Module) run(ctx context.Context, input []byte, limit int, check func([]
 		// The instance is never used again; it closes when the call returns.
 		m.count.discarded.Add(1)
 		m.count.stuck.Add(1)
+		abandoned = true
 		go func() {
 			<-done
+			if release != nil {
+				release()
+			}
 			inst.close(ctx)
 			m.count.stuck.Add(-1)
 			<-m.slots
@@ -235,41 +250,24 @@ func (m *Module) flushStdio(inst *instance) {
 // the output gets wrong are DENY with a reason. A whole-batch failure (not
 // JSON, an error envelope) is returned as an error.
 func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) error {
-	// Each criteria level is two JSON levels, plus three for the wrapper; the
-	// real criteria limits are checked by abi.CheckAnswer.
-	if err := abi.CheckDepth(out, 2*abi.DefaultCriteriaDepth+8); err != nil {
-		return &CallError{Kind: KindBadOutput, Err: err}
-	}
-	var resp struct {
-		Items []json.RawMessage `json:"items"`
-		Error *abi.GuestError   `json:"error"`
-	}
-	if err := json.Unmarshal(out, &resp); err != nil {
+	// One strict pass over the whole output (depth bounded: each criteria
+	// level is two JSON levels, plus the wrapper; the criteria limits proper
+	// are checked by abi.CheckAnswer), then each answer on its own, so that a
+	// malformed answer is DENY for its own item only.
+	view, err := abi.ParseResponse(out, abi.DefaultJSONDepth)
+	if err != nil {
 		return callErr(KindBadOutput, "output is not a valid response: %v", err)
 	}
-	if resp.Error != nil {
-		return callErr(KindGuestError, "%s: %s", resp.Error.Code, resp.Error.Message)
+	if view.Error != nil {
+		return callErr(KindGuestError, "%s: %s", view.Error.Code, view.Error.Message)
 	}
-	if resp.Items == nil {
+	if view.Items == nil {
 		return callErr(KindBadOutput, "output has neither items nor error")
 	}
 	seen := make([]uint8, len(items)) // 0 missing, 1 answered, 2 answered twice
 	bad := 0
-	for _, raw := range resp.Items {
-		var a abi.Answer
-		decodeErr := json.Unmarshal(raw, &a)
-		if decodeErr != nil {
-			// Find the id anyway, so that an answer that does not decode is
-			// DENY for its own item only.
-			var head struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(raw, &head) != nil {
-				bad++
-				continue
-			}
-			a = abi.Answer{ID: head.ID}
-		}
+	for _, raw := range view.Items {
+		a, decodeErr := abi.DecodeAnswer(raw, abi.DefaultJSONDepth)
 		i, err := strconv.Atoi(a.ID)
 		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != a.ID {
 			bad++

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,6 +88,7 @@ type Module struct {
 	closed          atomic.Bool
 	count           counters
 	quarantine      quarantine
+	buffers         sync.Pool // *[]byte for encoded requests
 }
 
 // LoadFuelFactor is how many calls' worth of fuel each load stage gets: a
@@ -120,6 +122,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 		idle:  make(chan *instance, opts.Instances),
 		slots: make(chan struct{}, opts.Instances),
 	}
+	m.buffers.New = func() any { b := make([]byte, 0, 4096); return &b }
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %s", src.File, fmt.Sprintf(format, args...))
 	}
