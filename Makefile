@@ -12,7 +12,7 @@ include mk/fixtures.mk
 include mk/sdks.mk
 include mk/kubernetes.mk
 
-.PHONY: all build policies demo demo-test run test test-go vet fmt-check bench clean
+.PHONY: all build policies demo demo-test rbac-example rbac-example-test run test test-go vet fmt-check bench clean
 
 all: build policies
 
@@ -37,11 +37,20 @@ run: build demo
 # Everything CI runs: formatting, vet, fixture sources, guest builds, the
 # host's tests with the race detector (they load the built guests), the SDK's
 # tests and a short fuzz pass, and the guests' native tests.
-test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test kubernetes-check
+test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test rbac-example-test kubernetes-check
 
 # The demo directory's policy tests, run by the binary as a user would.
 demo-test: build demo
 	$(BIN) test examples/demo
+
+# The RBAC example (examples/rbac) as a policy directory, and its policy tests.
+rbac-example: guests
+	@rm -rf build/rbac-example && mkdir -p build/rbac-example
+	cp build/policies/rbac.wasm examples/rbac/rbac.yaml build/rbac-example/
+	cp -R examples/rbac/rbac.d build/rbac-example/
+
+rbac-example-test: build rbac-example
+	$(BIN) test examples/rbac
 
 test-go:
 	VERDICT_REQUIRE_GUESTS=1 $(GO) test -race -count=1 ./...
