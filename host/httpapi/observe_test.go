@@ -148,3 +148,60 @@ func TestBlockedDecisionLogDoesNotHoldUpDecisions(t *testing.T) {
 	close(sink.release)
 	dl.Close()
 }
+
+// BenchmarkDecisionLog measures a 100-item request with the decision log
+// off, writing to io.Discard, and stuck on a sink that never returns: a
+// blocked sink must cost no more than a working one.
+func BenchmarkDecisionLog(b *testing.B) {
+	items := make([]string, 100)
+	for i := range items {
+		items[i] = `{"id":"` + strings.Repeat("i", 8) + `","permission":{"type":"basic","name":"x","attributes":{}}}`
+	}
+	body := `{"items":[` + strings.Join(items, ",") + `]}`
+	for _, tc := range []struct {
+		name string
+		sink io.Writer
+	}{{"off", nil}, {"discard", io.Discard}, {"blocked", &blockingSink{release: make(chan struct{})}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			wasm, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", "abstain-one.wasm"))
+			require.NoError(b, err)
+			require.NoError(b, os.WriteFile(filepath.Join(dir, "m.wasm"), wasm, 0o644))
+			hcfg := host.DefaultConfig()
+			hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
+			h, err := host.New(context.Background(), hcfg, nil)
+			require.NoError(b, err)
+			defer h.Close(context.Background())
+			require.NoError(b, h.LoadDir(context.Background(), dir))
+			cfg := httpapi.DefaultConfig()
+			cfg.DevMode = true
+			var opts []httpapi.Option
+			var dl *decisionlog.Logger
+			if tc.sink != nil {
+				dl = decisionlog.New(tc.sink, 64)
+				opts = append(opts, httpapi.WithDecisionLog(dl))
+			}
+			handler, err := httpapi.New(cfg, h, nil, opts...)
+			require.NoError(b, err)
+			srv := httptest.NewServer(handler)
+			defer srv.Close()
+			b.ResetTimer()
+			for b.Loop() {
+				resp, err := http.Post(srv.URL+"/api/permission/authorize", "application/json", strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			b.StopTimer()
+			if dl != nil {
+				b.ReportMetric(float64(dl.Dropped())/float64(b.N), "dropped/op")
+				if bs, ok := tc.sink.(*blockingSink); ok {
+					close(bs.release)
+				}
+				dl.Close()
+			}
+		})
+	}
+}
