@@ -129,3 +129,16 @@ func TestPolicyTests(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "no *.test.yaml files")
 }
+
+func TestCompletion(t *testing.T) {
+	code, out, _ := runCmd("completion", "bash")
+	require.Equal(t, exitOK, code)
+	for _, want := range []string{"serve eval test inspect seal version help completion", "--explain", "--principal", "--policies", "--dev", "complete -o filenames -F _verdict verdict"} {
+		require.Contains(t, out, want)
+	}
+	code, out, _ = runCmd("completion", "zsh")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "#compdef verdict")
+	code, _, _ = runCmd("completion", "fish")
+	require.Equal(t, exitUsage, code)
+}

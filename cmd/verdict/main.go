@@ -48,13 +48,14 @@ Usage:
   verdict <command> [flags]
 
 Commands:
-  serve     run the HTTP server (Backstage permission protocol and native API)
-  eval      decide a request against a policy directory or module, with --explain
-  test      run the policy tests (*.test.yaml) in a directory
-  inspect   examine policy modules: exports, imports, description, seal, whether they load
-  seal      seal policy modules so that a truncated or altered copy is refused
-  version   print the version and the Go version
-  help      print help for a command
+  serve       run the HTTP server (Backstage permission protocol and native API)
+  eval        decide a request against a policy directory or module, with --explain
+  test        run the policy tests (*.test.yaml) in a directory
+  inspect     examine policy modules: exports, imports, description, seal, whether they load
+  seal        seal policy modules so that a truncated or altered copy is refused
+  version     print the version and the Go version
+  completion  print a bash or zsh completion script
+  help        print help for a command
 
 Run "verdict <command> --help" for a command's flags.
 `
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return serveCommand(ctx, args[1:], stdout, stderr, environ)
 	case "inspect":
 		return inspectCommand(ctx, args[1:], stdout, stderr, environ)
+	case "completion":
+		return completionCommand(args[1:], stdout, stderr)
 	case "test":
 		return testCommand(ctx, args[1:], stdout, stderr, environ)
 	case "eval":
