@@ -94,6 +94,11 @@ type funcBody struct {
 	inserts []insert
 	frames  []frame
 	out     []byte
+	// loops or calls: whether the body has a loop or makes a call. A body
+	// with neither is a leaf whose work is bounded by its size: its entry
+	// charge needs no trap test of its own (the caller's next check, at a
+	// loop header or a calling function's entry, traps instead).
+	loops bool
 }
 
 // seg is a segment: a run of instructions that control can only enter at
@@ -117,6 +122,7 @@ type frame struct {
 func (f *funcBody) reset(r reader, params, fuel uint32) {
 	f.r, f.params, f.fuel = r, params, fuel
 	f.segs, f.inserts, f.frames, f.out = f.segs[:0], f.inserts[:0], f.frames[:0], f.out[:0]
+	f.loops = false
 }
 
 func (f *funcBody) rewrite() ([]byte, error) {
@@ -147,6 +153,9 @@ func (f *funcBody) rewrite() ([]byte, error) {
 		return nil, err
 	}
 	f.fold()
+	if !f.loops {
+		f.segs[0].check = false
+	}
 	// Re-encode the locals, with a scratch i32 for dynamic charges if needed.
 	scratch := uint32(locals)
 	dynamic := false

@@ -37,6 +37,7 @@ func (f *funcBody) scan() error {
 			f.frames = append(f.frames, frame{op: op, opener: f.cur})
 			f.segment(f.cur, false)
 		case op == opLoop:
+			f.loops = true
 			if err := f.blockType(); err != nil {
 				return err
 			}
@@ -132,8 +133,10 @@ func (f *funcBody) immediates(at int, op byte) error {
 			_, err = r.u32()
 		}
 	case op == 0x10: // call
+		f.loops = true
 		_, err = r.u32()
 	case op == 0x11: // call_indirect type table
+		f.loops = true
 		if _, err = r.u32(); err == nil {
 			_, err = r.u32()
 		}

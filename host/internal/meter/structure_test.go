@@ -75,8 +75,9 @@ func TestFuelCounts(t *testing.T) {
 	}
 }
 
-// TestBudgetBoundary checks that a budget equal to the cost succeeds and one
-// unit less traps with Exhausted fuel.
+// TestBudgetBoundary checks that a budget equal to the cost succeeds, that a
+// leaf function (no loop, no call) is charged but not checked, and that the
+// next checked entry traps once the fuel is below zero.
 func TestBudgetBoundary(t *testing.T) {
 	g := instantiateBare(t, newRuntime(t, false), instrument(t, read(t, filepath.Join("testdata", "structure.wasm"))))
 	ctx := context.Background()
@@ -85,8 +86,15 @@ func TestBudgetBoundary(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, g.remaining())
 	require.False(t, Exhausted(g.remaining()))
+	// "three" is a leaf: its work is bounded by its size, so it pays without
+	// a trap test and may leave the fuel slightly negative.
 	g.setFuel(2)
 	_, err = g.mod.ExportedFunction("three").Call(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(-1), g.remaining())
+	require.True(t, Exhausted(g.remaining()))
+	// A function with a loop checks at its entry and traps at once.
+	_, err = g.mod.ExportedFunction("nested").Call(ctx, 10)
 	require.ErrorContains(t, err, "unreachable")
 	require.True(t, Exhausted(g.remaining()))
 }
