@@ -11,6 +11,7 @@ include mk/guests.mk
 include mk/fixtures.mk
 include mk/sdks.mk
 include mk/kubernetes.mk
+include mk/backstage.mk
 
 .PHONY: all build policies demo demo-test rbac-example rbac-example-test run test test-go vet fmt-check bench clean
 
@@ -36,8 +37,9 @@ run: build demo
 
 # Everything CI runs: formatting, vet, fixture sources, guest builds, the
 # host's tests with the race detector (they load the built guests), the SDK's
-# tests and a short fuzz pass, and the guests' native tests.
-test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test rbac-example-test kubernetes-check
+# tests and a short fuzz pass, the guests' native tests, and Backstage's own
+# permission client against the binary (mk/backstage.mk).
+test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test backstage-compat rbac-example-test kubernetes-check
 
 # The demo directory's policy tests, run by the binary as a user would.
 demo-test: build demo
