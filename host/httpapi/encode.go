@@ -118,7 +118,19 @@ func appendItem(b []byte, it *item, ds []host.Decision, rs []resolution) ([]byte
 		}
 		return append(b, '}'), nil
 	}
-	// An array resourceRef: one result per ref, always an array.
+	// An array resourceRef. Backstage answers a scalar when the policy's
+	// decision was definitive (its policies never see refs) and an array,
+	// one result per ref, when it was resolved through apply-conditions.
+	// Verdict's modules may answer each ref differently, so: a scalar when no
+	// ref needed apply-conditions and all agree, else an array.
+	if single, ok := sameDefinitive(ds); ok {
+		b = appendString(b, string(single.Result))
+		if single.Reason != "" {
+			b = append(b, `,"reason":`...)
+			b = appendString(b, single.Reason)
+		}
+		return append(b, '}'), nil
+	}
 	var reasons []string
 	addReason := func(r string) {
 		if r == "" || slices.Contains(reasons, r) {
@@ -142,6 +154,22 @@ func appendItem(b []byte, it *item, ds []host.Decision, rs []resolution) ([]byte
 		b = appendString(b, strings.Join(reasons, "; "))
 	}
 	return append(b, '}'), nil
+}
+
+// sameDefinitive reports whether every decision is the same ALLOW or DENY
+// (with the same reason), and returns it.
+func sameDefinitive(ds []host.Decision) (*host.Decision, bool) {
+	first := &ds[0]
+	if first.Result != abi.Allow && first.Result != abi.Deny {
+		return nil, false
+	}
+	for i := range ds[1:] {
+		d := &ds[i+1]
+		if d.Result != first.Result || d.Reason != first.Reason {
+			return nil, false
+		}
+	}
+	return first, true
 }
 
 // outcome is the final answer for one query of an item with ref kind
