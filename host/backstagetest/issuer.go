@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"time"
@@ -78,14 +79,45 @@ const (
 )
 
 // UserToken is a user token for sub, valid until exp; ent is included
-// when non-nil (Backstage omits it by default).
+// when non-nil (Backstage omits it by default). Like the auth backend's
+// tokens it carries "uip": the signature of the limited user token
+// {typ: limited-user, alg, kid}.{sub, iat, exp}, serialised as
+// JSON.stringify does, so that a limited token can be made from it.
 func (i *Issuer) UserToken(sub string, exp time.Time, ent []string) string {
-	c := map[string]any{"sub": sub, "iat": time.Now().Unix(), "exp": exp.Unix()}
+	iat := time.Now().Unix()
+	c := map[string]any{"sub": sub, "iat": iat, "exp": exp.Unix(), "uip": i.uip(sub, iat, exp.Unix())}
 	if ent != nil {
 		c["ent"] = ent
 	}
 	return i.Sign(TypUser, c)
 }
+
+// uip signs the limited user token for sub and returns its signature.
+func (i *Issuer) uip(sub string, iat, exp int64) string {
+	h, _ := json.Marshal(struct {
+		Typ string `json:"typ"`
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}{TypLimitedUser, "ES256", i.Kid})
+	p, _ := json.Marshal(struct {
+		Sub string `json:"sub"`
+		Iat int64  `json:"iat"`
+		Exp int64  `json:"exp"`
+	}{sub, iat, exp})
+	enc := base64.RawURLEncoding
+	sum := sha256.Sum256([]byte(enc.EncodeToString(h) + "." + enc.EncodeToString(p)))
+	r, s, err := ecdsa.Sign(rand.Reader, i.priv, sum[:])
+	if err != nil {
+		panic(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return enc.EncodeToString(sig)
+}
+
+// Key is the issuer's public key, to verify its tokens with.
+func (i *Issuer) Key() jwk.Key { return i.pub }
 
 // LimitedToken is a limited user token for sub.
 func (i *Issuer) LimitedToken(sub string, exp time.Time) string {

@@ -269,3 +269,41 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestLimitedUserToken makes the limited token of a full user token and
+// checks that the auth backend's key verifies it, as the obo of a plugin
+// token.
+func TestLimitedUserToken(t *testing.T) {
+	f := newFixture(t)
+	bs, catalog, v := f.bs, f.catalog, f.v
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+
+	full := bs.Auth.UserToken("user:default/alice", exp, []string{"group:default/team-a"})
+	limited, limitedExp, err := identity.LimitedUserToken(full)
+	require.NoError(t, err)
+	require.True(t, exp.Equal(limitedExp))
+	require.NotEqual(t, full, limited)
+	require.NotContains(t, limited, "team-a", "only sub, iat and exp are kept")
+	c, err := v.Verify(context.Background(), catalog.PluginToken("catalog", "permission", exp, limited))
+	require.NoError(t, err, "the limited token's signature is the full token's uip")
+	require.Equal(t, "user:default/alice", c.Principal.UserEntityRef)
+
+	// A limited token and a legacy user token are used as they are.
+	already := bs.Auth.LimitedToken("user:default/bob", exp)
+	got, _, err := identity.LimitedUserToken(already)
+	require.NoError(t, err)
+	require.Equal(t, already, got)
+	legacy := bs.Auth.LegacyUserToken("user:default/bob", exp, nil)
+	got, _, err = identity.LimitedUserToken(legacy)
+	require.NoError(t, err)
+	require.Equal(t, legacy, got)
+
+	// A full token without uip cannot be limited.
+	noUIP := bs.Auth.Sign(backstagetest.TypUser, map[string]any{"sub": "user:default/bob", "iat": time.Now().Unix(), "exp": exp.Unix()})
+	_, _, err = identity.LimitedUserToken(noUIP)
+	require.ErrorIs(t, err, identity.ErrNoUIP)
+	_, _, err = identity.LimitedUserToken(catalog.PluginToken("catalog", "permission", exp, ""))
+	require.ErrorContains(t, err, `token of type "vnd.backstage.plugin"`)
+	_, _, err = identity.LimitedUserToken("not a token")
+	require.ErrorIs(t, err, identity.ErrIllegalToken)
+}
