@@ -14,6 +14,11 @@
 // request with that status (an *upstream.Error, which the HTTP layer passes
 // on); a plugin that cannot be found or reached, a malformed answer, or no
 // outbound credentials make the affected items DENY with a reason.
+//
+// Calls are authenticated either with a static token (a static
+// externalAccess token the plugins accept, giving them a service
+// principal) or with plugin tokens a Minter issues for each call on
+// behalf of the caller, as Backstage's permission backend does.
 package conditions
 
 import (
@@ -37,9 +42,10 @@ const Path = "/.well-known/backstage/permissions/apply-conditions"
 // Config configures a Client.
 type Config struct {
 	// Token is a static bearer token for the calls (a static
-	// externalAccess token the plugins accept). Empty: none; then only
-	// minted tokens (if a Minter is given) authenticate the calls, and
-	// without either the items are DENY.
+	// externalAccess token the plugins accept). Empty: none; then minted
+	// tokens (if a Minter is given) authenticate the calls, and without
+	// either the items are DENY. A Client takes one or the other, never
+	// both.
 	Token string
 	// MaxBodyBytes is the largest body sent in one call; bigger batches are
 	// split. Default 102400, the 100 KiB limit of Backstage plugins'
@@ -83,10 +89,13 @@ type Discoverer interface {
 	BaseURL(pluginID string) (string, error)
 }
 
-// Minter issues a plugin token for a call to targetPluginID on behalf of
-// the caller. Optional.
+// Minter issues the bearer token for a call to targetPluginID on behalf of
+// the caller (nil: Verdict itself, as on the native API), as Backstage's
+// getPluginRequestToken does. An empty token means the call goes without
+// an Authorization header (Backstage's answer for principal "none").
+// *pluginkeys.Minter implements it.
 type Minter interface {
-	Mint(ctx context.Context, targetPluginID string, onBehalfOf identity.Credentials) (string, error)
+	Mint(ctx context.Context, targetPluginID string, onBehalfOf *identity.Credentials) (string, error)
 }
 
 // Request is one resource check: the conditions of a CONDITIONAL decision
@@ -120,10 +129,14 @@ type Client struct {
 
 // New returns a Client for cfg (which must pass Validate), finding plugins
 // with disc. client may be nil (a new client bounded by cfg.Timeout);
-// minter may be nil; log may be nil. Tokens are never logged.
+// minter may be nil, and must be when cfg.Token is set; log may be nil.
+// Tokens are never logged.
 func New(cfg Config, disc Discoverer, client *http.Client, minter Minter, log *slog.Logger) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if minter != nil && cfg.Token != "" {
+		return nil, errors.New("conditions: both a static token and a Minter: use one")
 	}
 	if disc == nil {
 		return nil, errors.New("conditions: nil Discoverer")
@@ -140,8 +153,8 @@ func New(cfg Config, disc Discoverer, client *http.Client, minter Minter, log *s
 // Resolve applies reqs through pluginID's apply-conditions endpoint and
 // returns one Result per Request, in order. onBehalfOf is the verified
 // caller (nil when there is none, as on the native API): with a Minter the
-// call carries a plugin token on its behalf, else the static token. The
-// only error is an *upstream.Error: the plugin refused a call.
+// call carries the token it mints for onBehalfOf, else the static token.
+// The only error is an *upstream.Error: the plugin refused a call.
 func (c *Client) Resolve(ctx context.Context, pluginID string, onBehalfOf *identity.Credentials, reqs []Request) ([]Result, error) {
 	out := make([]Result, len(reqs))
 	deny := func(from, to int, reason string) {
@@ -187,11 +200,16 @@ func denyAll(n int) []abi.Result {
 }
 
 // errNoCredentials is a call without a way to authenticate.
-var errNoCredentials = errors.New("no outbound credentials configured (set backstage.applyConditions.token)")
+var errNoCredentials = errors.New("no outbound credentials configured " +
+	"(set backstage.applyConditions.token, or backstage.applyConditions.auth to plugin-token)")
 
 func (c *Client) token(ctx context.Context, pluginID string, onBehalfOf *identity.Credentials) (string, error) {
-	if c.minter != nil && onBehalfOf != nil && onBehalfOf.Principal.Type == abi.PrincipalUser {
-		return c.minter.Mint(ctx, pluginID, *onBehalfOf)
+	if c.minter != nil {
+		tok, err := c.minter.Mint(ctx, pluginID, onBehalfOf)
+		if err != nil {
+			return "", fmt.Errorf("mint a plugin token: %w", err)
+		}
+		return tok, nil
 	}
 	if c.cfg.Token != "" {
 		return c.cfg.Token, nil

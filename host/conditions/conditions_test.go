@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,7 +33,9 @@ func newClient(t *testing.T, bs *backstagetest.Backstage, mod func(*conditions.C
 	d, err := discovery.New(discovery.Config{BaseURL: bs.URL()})
 	require.NoError(t, err)
 	cfg := conditions.DefaultConfig()
-	cfg.Token = staticToken
+	if minter == nil {
+		cfg.Token = staticToken
+	}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -178,11 +179,20 @@ func TestResolveUnreachable(t *testing.T) {
 	require.Equal(t, "cannot resolve conditions: plugin catalog could not be reached", out[0].Reason)
 }
 
+// fakeMinter mints "minted-<target>-for-<who>", and "" (no header) for
+// principal none, as the Minter contract says.
 type fakeMinter struct{ calls []string }
 
-func (m *fakeMinter) Mint(_ context.Context, target string, c identity.Credentials) (string, error) {
-	m.calls = append(m.calls, target+" for "+c.Principal.UserEntityRef)
-	return "minted-" + target, nil
+func (m *fakeMinter) Mint(_ context.Context, target string, c *identity.Credentials) (string, error) {
+	who := "verdict"
+	if c != nil {
+		who = string(c.Principal.Type) + ":" + c.Principal.UserEntityRef
+	}
+	m.calls = append(m.calls, target+" for "+who)
+	if c != nil && c.Principal.Type == abi.PrincipalNone {
+		return "", nil
+	}
+	return "minted-" + target + "-for-" + who, nil
 }
 
 func TestResolveWithMintedToken(t *testing.T) {
@@ -192,12 +202,46 @@ func TestResolveWithMintedToken(t *testing.T) {
 	user := &identity.Credentials{Principal: abi.Principal{Type: abi.PrincipalUser, UserEntityRef: "user:default/alice"}}
 	_, err := c.Resolve(context.Background(), "catalog", user, []conditions.Request{one("component:default/owned")})
 	require.NoError(t, err)
-	// Without a caller (the native API) the static token is used.
+	// Without a caller (the native API) Verdict mints for itself.
 	_, err = c.Resolve(context.Background(), "catalog", nil, []conditions.Request{one("component:default/owned")})
 	require.NoError(t, err)
+	// Principal none (dev mode): no Authorization header, as Backstage;
+	// this catalog refuses that, and its 401 is passed on.
+	none := &identity.Credentials{Principal: abi.Principal{Type: abi.PrincipalNone}}
+	_, err = c.Resolve(context.Background(), "catalog", none, []conditions.Request{one("component:default/owned")})
+	var ue *upstream.Error
+	require.ErrorAs(t, err, &ue)
+	require.Equal(t, 401, ue.Status)
+
 	calls := bs.ApplyCalls()
-	require.Equal(t, "Bearer minted-catalog", calls[0].Authorization)
-	require.Equal(t, "Bearer "+staticToken, calls[1].Authorization)
-	require.Equal(t, []string{"catalog for user:default/alice"}, m.calls)
-	require.False(t, strings.Contains(calls[0].Authorization, staticToken))
+	require.Len(t, calls, 3)
+	require.Equal(t, "Bearer minted-catalog-for-user:user:default/alice", calls[0].Authorization)
+	require.Equal(t, "Bearer minted-catalog-for-verdict", calls[1].Authorization)
+	require.Empty(t, calls[2].Authorization)
+	require.Equal(t, []string{"catalog for user:user:default/alice", "catalog for verdict", "catalog for none:"}, m.calls)
+}
+
+func TestResolveMintFailure(t *testing.T) {
+	bs := newCatalog(t)
+	c := newClient(t, bs, nil, failingMinter{})
+	out, err := c.Resolve(context.Background(), "catalog", nil, []conditions.Request{one("component:default/owned")})
+	require.NoError(t, err)
+	require.Equal(t, []abi.Result{abi.Deny}, out[0].Results)
+	require.Equal(t, "cannot resolve conditions of plugin catalog: mint a plugin token: no key", out[0].Reason)
+	require.Empty(t, bs.ApplyCalls())
+}
+
+type failingMinter struct{}
+
+func (failingMinter) Mint(context.Context, string, *identity.Credentials) (string, error) {
+	return "", errors.New("no key")
+}
+
+func TestNewRefusesTokenAndMinter(t *testing.T) {
+	d, err := discovery.New(discovery.Config{BaseURL: "http://backstage"})
+	require.NoError(t, err)
+	cfg := conditions.DefaultConfig()
+	cfg.Token = staticToken
+	_, err = conditions.New(cfg, d, nil, &fakeMinter{}, nil)
+	require.EqualError(t, err, "conditions: both a static token and a Minter: use one")
 }

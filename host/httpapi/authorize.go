@@ -71,11 +71,10 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		p.OwnershipEntityRefs = refs
 	}
-	var onBehalfOf *identity.Credentials
-	if p.Type == abi.PrincipalUser {
-		onBehalfOf = &creds
-	}
-	s.decide(ctx, w, r, url, p, onBehalfOf, items, false)
+	// Apply-conditions calls go on behalf of the caller, whatever it is:
+	// a user (the minted token carries it as obo), or principal "none" in
+	// dev mode (Backstage then sends no token). Services never get here.
+	s.decide(ctx, w, r, url, p, &creds, items, false)
 }
 
 // backstageCredentials identifies the caller of a Backstage endpoint: the
