@@ -23,6 +23,12 @@ type ApplyCall struct {
 	Authorization string
 	Items         []ApplyItem
 	Bytes         int
+	// Principal and Actor are who a verified plugin token stands for: the
+	// obo user with the plugin as actor ("plugin:<sub>"), or the service
+	// "plugin:<sub>" without an actor. Both empty for other tokens, which
+	// the fake accepts unverified (static external access).
+	Principal string
+	Actor     string
 }
 
 // ApplyItem is one item of an apply-conditions request.
@@ -57,6 +63,11 @@ type Backstage struct {
 	// applyAnswer, when set, replaces the catalog's answer body.
 	applyAnswer string
 
+	// trusted are plugins outside the fake (such as Verdict, pluginId
+	// "permission") whose plugin tokens the catalog verifies with the
+	// JWKS at <base URL>/.backstage/auth/v1/jwks.json, by plugin id.
+	trusted map[string]string
+
 	jwksFetches   map[string]int
 	userInfoCalls int
 	applyCalls    []ApplyCall
@@ -67,6 +78,7 @@ func New(t testing.TB) *Backstage {
 	b := &Backstage{
 		Auth:        NewIssuer("auth-key-1"),
 		plugins:     map[string]*Issuer{},
+		trusted:     map[string]string{},
 		ownership:   map[string][]string{},
 		entities:    map[string]Entity{},
 		applyLimit:  100 << 10,
@@ -97,6 +109,16 @@ func (b *Backstage) AddPlugin(id string) *Issuer {
 	is := NewIssuer(id + "-key-1")
 	b.plugins[id] = is
 	return is
+}
+
+// TrustPlugin makes the catalog verify plugin tokens whose sub is id with
+// the JWKS at baseURL + "/.backstage/auth/v1/jwks.json", fetched on every
+// call, as Backstage finds it through discovery(id). Plugin tokens from
+// other plugins not added with AddPlugin are refused with 401.
+func (b *Backstage) TrustPlugin(id, baseURL string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trusted[id] = baseURL
 }
 
 // SetOwnership sets what user info answers for user.
@@ -235,11 +257,21 @@ func (b *Backstage) applyConditions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, 400, "InputError", "bad body")
 		return
 	}
+	call := ApplyCall{Authorization: r.Header.Get("Authorization"), Items: req.Items, Bytes: len(body)}
+	tok, _ := strings.CutPrefix(call.Authorization, "Bearer ")
+	var verifyErr error
+	if isPluginToken(tok) {
+		call.Principal, call.Actor, verifyErr = b.verifyPluginToken(r.Context(), tok)
+	}
 	b.mu.Lock()
-	b.applyCalls = append(b.applyCalls, ApplyCall{Authorization: r.Header.Get("Authorization"), Items: req.Items, Bytes: len(body)})
+	b.applyCalls = append(b.applyCalls, call)
 	b.mu.Unlock()
-	if r.Header.Get("Authorization") == "" {
+	if call.Authorization == "" {
 		writeError(w, r, 401, "AuthenticationError", "Missing credentials")
+		return
+	}
+	if verifyErr != nil {
+		writeError(w, r, 401, "AuthenticationError", "Failed plugin token verification: "+verifyErr.Error())
 		return
 	}
 	if status != 0 {
