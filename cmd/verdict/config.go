@@ -22,6 +22,7 @@ import (
 	"github.com/verdictpdp/verdict/host/discovery"
 	"github.com/verdictpdp/verdict/host/httpapi"
 	"github.com/verdictpdp/verdict/host/identity"
+	"github.com/verdictpdp/verdict/host/pluginkeys"
 )
 
 // defaultsYAML is every key with its default; it doubles as documentation.
@@ -62,6 +63,50 @@ type backstageSettings struct {
 	Discovery  discovery.Config
 	Identity   identity.Config
 	Conditions conditions.Config
+	// ConditionsAuth is backstage.applyConditions.auth: authAuto,
+	// authStatic or authPluginToken.
+	ConditionsAuth string
+	// KeyStoreType is backstage.auth.pluginKeyStore.type: keyStoreMemory
+	// or keyStoreStatic.
+	KeyStoreType string
+	// PluginKeys configures minting (its Keys: the static key store).
+	PluginKeys pluginkeys.Config
+}
+
+// Values of backstage.applyConditions.auth and
+// backstage.auth.pluginKeyStore.type.
+const (
+	authAuto        = "auto"
+	authStatic      = "static"
+	authPluginToken = "plugin-token"
+	keyStoreMemory  = "memory"
+	keyStoreStatic  = "static"
+)
+
+// minting reports whether apply-conditions calls carry minted plugin
+// tokens: with auth plugin-token, or auto without a static token.
+func (b *backstageSettings) minting() bool {
+	return b.ConditionsAuth == authPluginToken || b.ConditionsAuth == authAuto && b.Conditions.Token == ""
+}
+
+// validateMinting checks the apply-conditions authentication keys.
+func (b *backstageSettings) validateMinting() []error {
+	const store = "backstage.auth.pluginKeyStore."
+	var errs []error
+	if b.ConditionsAuth == authPluginToken && b.Conditions.Token != "" {
+		errs = append(errs, errors.New("backstage.applyConditions.token: must be empty when backstage.applyConditions.auth is plugin-token (tokens are minted)"))
+	}
+	keys := len(b.PluginKeys.Keys) > 0
+	switch {
+	case b.KeyStoreType == keyStoreMemory && keys:
+		errs = append(errs, errors.New(store+"static.keys: set, but "+store+"type is memory (use type static)"))
+	case b.KeyStoreType == keyStoreStatic && !keys:
+		errs = append(errs, errors.New(store+"static.keys: at least one key is required when "+store+"type is static"))
+	}
+	if err := b.PluginKeys.Validate(); err != nil {
+		errs = append(errs, renameKeys(err, func(name string) string { return store + "static." + name }))
+	}
+	return errs
 }
 
 // addConfigFlags declares the flags that set configuration keys.
@@ -133,6 +178,7 @@ func loadSettings(fs *pflag.FlagSet, environ []string) (*settings, error) {
 
 	s := &settings{Host: host.DefaultConfig(), HTTP: httpapi.DefaultConfig(), Backstage: backstageSettings{
 		Identity: identity.DefaultConfig(), Conditions: conditions.DefaultConfig(),
+		ConditionsAuth: authAuto, KeyStoreType: keyStoreMemory, PluginKeys: pluginkeys.DefaultConfig(),
 	}}
 	for _, f := range fields {
 		if !k.Exists(f.key) {
@@ -204,6 +250,7 @@ func (s *settings) validate() error {
 			return "backstage.applyConditions." + name
 		}))
 	}
+	errs = append(errs, s.Backstage.validateMinting()...)
 	if err := s.Host.Validate(); err != nil {
 		errs = append(errs, renameKeys(err, func(name string) string {
 			switch {
@@ -284,7 +331,8 @@ func envValues(env map[string]string, known map[string]string) (map[string]any, 
 // YAML flow sequences ("[...]") or, for lists of strings, comma-separated.
 func envValue(key, v string) (any, error) {
 	switch key {
-	case "server.trustedSubjects", "backstage.discovery.endpoints", "backstage.auth.externalAccess":
+	case "server.trustedSubjects", "backstage.discovery.endpoints", "backstage.auth.externalAccess",
+		"backstage.auth.pluginKeyStore.static.keys":
 	default:
 		return v, nil
 	}

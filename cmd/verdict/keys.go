@@ -17,6 +17,7 @@ import (
 	"github.com/verdictpdp/verdict/host/discovery"
 	"github.com/verdictpdp/verdict/host/httpapi"
 	"github.com/verdictpdp/verdict/host/identity"
+	"github.com/verdictpdp/verdict/host/pluginkeys"
 )
 
 // field is one configuration key: its name as written in files, and how
@@ -75,7 +76,12 @@ var fields = []field{
 	})},
 	{key: "backstage.applyConditions.token", set: str(func(s *settings, v string) { s.Backstage.Conditions.Token = v })},
 	{key: "backstage.applyConditions.maxBodyBytes", set: integer(func(s *settings, v int) { s.Backstage.Conditions.MaxBodyBytes = v })},
+	{key: "backstage.applyConditions.auth", set: enum([]string{authAuto, authStatic, authPluginToken},
+		func(s *settings, v string) { s.Backstage.ConditionsAuth = v })},
 	{key: "backstage.auth.externalAccess", set: setExternalAccess},
+	{key: "backstage.auth.pluginKeyStore.type", set: enum([]string{keyStoreMemory, keyStoreStatic},
+		func(s *settings, v string) { s.Backstage.KeyStoreType = v })},
+	{key: "backstage.auth.pluginKeyStore.static.keys", set: setPluginKeys},
 	{key: "backstage.auth.dangerouslyDisableDefaultAuthPolicy", flag: "dev",
 		set: boolean(func(s *settings, v bool) { s.HTTP.DevMode = v })},
 	{key: "decisionLog.sink", set: str(func(s *settings, v string) { s.DecisionLog.Sink = v })},
@@ -389,6 +395,41 @@ func setExternalAccess(s *settings, v any) error {
 		if err != nil {
 			return fmt.Errorf("externalAccess[%d]: %w", i, err)
 		}
+	}
+	return nil
+}
+
+// setPluginKeys reads backstage.auth.pluginKeyStore.static.keys: a list of
+// {publicKeyFile, privateKeyFile, keyId, algorithm}, as Backstage's.
+func setPluginKeys(s *settings, v any) error {
+	s.Backstage.PluginKeys.Keys = nil
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s is not a list of {publicKeyFile, privateKeyFile, keyId, algorithm}", quote(v))
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("[%d]: not an object with publicKeyFile, privateKeyFile, keyId and algorithm", i)
+		}
+		var k pluginkeys.Key
+		dst := map[string]*string{"publicKeyFile": &k.PublicKeyFile, "privateKeyFile": &k.PrivateKeyFile,
+			"keyId": &k.KeyID, "algorithm": &k.Algorithm}
+		for name, val := range m {
+			d, ok := dst[name]
+			if !ok {
+				return fmt.Errorf("[%d]: unknown key %q", i, name)
+			}
+			sv, ok := val.(string)
+			if !ok {
+				return fmt.Errorf("[%d]: %s must be a string", i, name)
+			}
+			*d = sv
+		}
+		s.Backstage.PluginKeys.Keys = append(s.Backstage.PluginKeys.Keys, k)
 	}
 	return nil
 }

@@ -22,13 +22,15 @@ import (
 	"github.com/verdictpdp/verdict/host/httpapi"
 	"github.com/verdictpdp/verdict/host/identity"
 	"github.com/verdictpdp/verdict/host/metrics"
+	"github.com/verdictpdp/verdict/host/pluginkeys"
 )
 
 const serveUsage = `Usage: verdict serve [flags]
 
 Runs the HTTP server: Backstage's POST {basePath}/authorize and GET
-{basePath}/health, the native POST /v1/authorize and GET /v1/policies, and
-the probes GET /healthz and GET /readyz. The server starts at once; policy
+{basePath}/health (and GET {basePath}/.backstage/auth/v1/jwks.json when it
+mints plugin tokens), the native POST /v1/authorize and GET /v1/policies,
+and the probes GET /healthz and GET /readyz. The server starts at once; policy
 modules load in the background, and until they have loaded every decision
 answers 503 and /readyz is red.
 
@@ -229,8 +231,9 @@ func watchPolicies(ctx context.Context, h *host.Host, dir string, log *slog.Logg
 }
 
 // backstageOptions builds the Backstage integration: discovery, token
-// verification (user, plugin, jwks and legacy tokens), user info and the
-// apply-conditions client.
+// verification (user, plugin, jwks and legacy tokens), user info, the
+// apply-conditions client and, when it mints plugin tokens, their keys at
+// {basePath}/.backstage/auth/v1/jwks.json.
 func backstageOptions(st *settings, log *slog.Logger) ([]httpapi.Option, error) {
 	disc, err := discovery.New(st.Backstage.Discovery)
 	if err != nil {
@@ -248,12 +251,41 @@ func backstageOptions(st *settings, log *slog.Logger) ([]httpapi.Option, error) 
 	if err != nil {
 		return nil, fmt.Errorf("backstage user info: %w", err)
 	}
-	conds, err := conditions.New(st.Backstage.Conditions, disc, nil, nil, log)
+	opts := []httpapi.Option{httpapi.WithTokens(tokens), httpapi.WithOwnership(users)}
+	var minter conditions.Minter
+	if st.Backstage.minting() {
+		m, err := newMinter(st, log)
+		if err != nil {
+			return nil, err
+		}
+		minter = m
+		opts = append(opts, httpapi.WithPluginKeys(m.KeysHandler()))
+	} else if st.Backstage.Conditions.Token == "" {
+		log.Warn("backstage.applyConditions.auth is static and backstage.applyConditions.token is not set: CONDITIONAL decisions for items with a resourceRef are DENY")
+	}
+	conds, err := conditions.New(st.Backstage.Conditions, disc, nil, minter, log)
 	if err != nil {
 		return nil, fmt.Errorf("backstage apply-conditions: %w", err)
 	}
-	if st.Backstage.Conditions.Token == "" {
-		log.Warn("backstage.applyConditions.token is not set: CONDITIONAL decisions for items with a resourceRef are DENY")
+	return append(opts, httpapi.WithConditions(conds)), nil
+}
+
+// newMinter loads the plugin key store (or generates a key) for minting
+// apply-conditions tokens, and says which key signs. Errors name the key.
+func newMinter(st *settings, log *slog.Logger) (*pluginkeys.Minter, error) {
+	cfg := st.Backstage.PluginKeys
+	cfg.PluginID = st.Backstage.Identity.PluginID
+	m, err := pluginkeys.New(cfg, nil)
+	if err != nil {
+		return nil, renameKeys(err, func(name string) string { return "backstage.auth.pluginKeyStore.static." + name })
 	}
-	return []httpapi.Option{httpapi.WithTokens(tokens), httpapi.WithOwnership(users), httpapi.WithConditions(conds)}, nil
+	jwks := st.HTTP.BasePath + "/.backstage/auth/v1/jwks.json"
+	if m.Generated() {
+		log.Warn("apply-conditions: minting plugin tokens with an ES256 key generated in memory "+
+			"(backstage.auth.pluginKeyStore.type memory): tokens change at every restart, and several replicas "+
+			"need a static key store (backstage.auth.pluginKeyStore.type static)", "keyId", m.KeyID(), "jwks", jwks)
+	} else {
+		log.Info("apply-conditions: minting plugin tokens", "keyId", m.KeyID(), "keys", len(cfg.Keys), "jwks", jwks)
+	}
+	return m, nil
 }
