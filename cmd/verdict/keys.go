@@ -33,6 +33,8 @@ type field struct {
 var fields = []field{
 	{key: "server.listen", flag: "listen", set: str(func(s *settings, v string) { s.Listen = v })},
 	{key: "server.basePath", set: str(func(s *settings, v string) { s.HTTP.BasePath = v })},
+	{key: "server.cors.origins", set: strs(func(s *settings, v []string) { s.HTTP.CORS.Origins = v })},
+	{key: "server.cors.credentials", set: boolean(func(s *settings, v bool) { s.HTTP.CORS.Credentials = v })},
 	{key: "server.trustedSubjects", set: strs(func(s *settings, v []string) { s.HTTP.TrustedSubjects = v })},
 	{key: "server.limits.bodyBytes", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytes = int64(v) })},
 	{key: "server.limits.batchItems", set: integer(func(s *settings, v int) { s.HTTP.Limits.BatchItems = v })},

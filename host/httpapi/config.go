@@ -29,6 +29,21 @@ type Config struct {
 	// TrustedSubjects lists the subjects of static tokens that may call
 	// /v1/* (assert principals, read policy status). Default none.
 	TrustedSubjects []string
+	// CORS lets browsers on other origins call the API (Backstage's frontend
+	// when it reaches Verdict directly rather than through the app's own
+	// origin). Default: no origin allowed, no CORS headers.
+	CORS CORS
+}
+
+// CORS is the cross-origin policy, in the spirit of Backstage's backend.cors.
+type CORS struct {
+	// Origins are the allowed origins, exactly as browsers send them
+	// ("https://backstage.example.com"); "*" allows any (without
+	// credentials).
+	Origins []string
+	// Credentials allows cookies and the Authorization header to be sent
+	// by the browser (Access-Control-Allow-Credentials). Not with "*".
+	Credentials bool
 }
 
 // Limits bound one request. None may be zero: zero never means unlimited.
@@ -97,6 +112,15 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("limits.requestTimeout: must be positive, got %s", c.Limits.RequestTimeout))
+	}
+	for i, o := range c.CORS.Origins {
+		switch {
+		case o == "*" && c.CORS.Credentials:
+			errs = append(errs, fmt.Errorf("cors.origins[%d]: \"*\" cannot be used with cors.credentials", i))
+		case o == "*":
+		case !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://"), strings.HasSuffix(o, "/"):
+			errs = append(errs, fmt.Errorf("cors.origins[%d]: %q is not an origin like https://backstage.example.com", i, o))
+		}
 	}
 	seen := make(map[string]int, len(c.StaticTokens))
 	for i, t := range c.StaticTokens {

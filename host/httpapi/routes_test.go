@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,4 +241,48 @@ type panicDecider struct{ *fakeDecider }
 
 func (panicDecider) Decide(context.Context, abi.Principal, []host.Query) (*host.Decisions, error) {
 	panic("boom")
+}
+
+func TestCORS(t *testing.T) {
+	cfg := testConfig(true)
+	cfg.CORS = CORS{Origins: []string{"https://backstage.example.com"}, Credentials: true}
+	h, _ := newTestServer(t, cfg)
+	preflight := httptest.NewRequest(http.MethodOptions, "/api/permission/authorize", nil)
+	preflight.Header.Set("Origin", "https://backstage.example.com")
+	preflight.Header.Set("Access-Control-Request-Method", "POST")
+	preflight.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, preflight)
+	require.Equal(t, http.StatusNoContent, w.Code)
+	require.Equal(t, "https://backstage.example.com", w.Header().Get("Access-Control-Allow-Origin"))
+	require.Equal(t, "true", w.Header().Get("Access-Control-Allow-Credentials"))
+	require.Contains(t, w.Header().Get("Access-Control-Allow-Headers"), "Authorization")
+	require.Contains(t, w.Header().Get("Access-Control-Allow-Methods"), "POST")
+
+	// The actual request carries the headers too.
+	r := httptest.NewRequest(http.MethodPost, "/api/permission/authorize", strings.NewReader(`{"items":[]}`))
+	r.Header.Set("Origin", "https://backstage.example.com")
+	r.Header.Set("Content-Type", "application/json")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	require.Equal(t, http.StatusOK, w.Code)
+	require.Equal(t, "https://backstage.example.com", w.Header().Get("Access-Control-Allow-Origin"))
+
+	// Another origin gets no CORS headers, so its browser refuses the answer.
+	preflight.Header.Set("Origin", "https://evil.example.com")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, preflight)
+	require.Empty(t, w.Header().Get("Access-Control-Allow-Origin"))
+
+	// Without configured origins nothing changes.
+	h, _ = newTestServer(t, testConfig(true))
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	require.Empty(t, w.Header().Get("Access-Control-Allow-Origin"))
+
+	bad := testConfig(true)
+	bad.CORS = CORS{Origins: []string{"*"}, Credentials: true}
+	require.ErrorContains(t, bad.Validate(), `"*" cannot be used with cors.credentials`)
+	bad.CORS = CORS{Origins: []string{"backstage.example.com"}}
+	require.ErrorContains(t, bad.Validate(), "is not an origin")
 }

@@ -140,7 +140,7 @@ func (s *server) handler() (http.Handler, error) {
 		handle("/metrics", "/metrics", http.MethodGet, false, s.metrics.ServeHTTP)
 	}
 	r.NotFoundHandler = s.instrument("other", http.HandlerFunc(s.notFound))
-	return s.recoverer(r), nil
+	return s.recoverer(s.cors(r)), nil
 }
 
 // instrument records each request to route with the RequestObserver.
