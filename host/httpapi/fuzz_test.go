@@ -44,8 +44,8 @@ func FuzzAuthorize(f *testing.F) {
 		if r.status != http.StatusOK {
 			var env struct {
 				Error    *struct{ Name, Message string } `json:"error"`
-				Response *struct{ StatusCode int }        `json:"response"`
-				Items    json.RawMessage                  `json:"items"`
+				Response *struct{ StatusCode int }       `json:"response"`
+				Items    json.RawMessage                 `json:"items"`
 			}
 			if json.Unmarshal([]byte(r.body), &env) != nil || env.Error == nil || env.Response == nil ||
 				env.Response.StatusCode != r.status || env.Items != nil {
