@@ -13,7 +13,7 @@ include mk/sdks.mk
 include mk/kubernetes.mk
 include mk/backstage.mk
 
-.PHONY: all build policies demo demo-test rbac-example rbac-example-test run test test-go vet fmt-check bench clean
+.PHONY: all build policies fuzz fuzz-short demo demo-test rbac-example rbac-example-test run test test-go vet fmt-check bench clean
 
 all: build policies
 
@@ -54,6 +54,9 @@ rbac-example: guests
 rbac-example-test: build rbac-example
 	$(BIN) test examples/rbac
 
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=5s
+
 test-go:
 	VERDICT_REQUIRE_GUESTS=1 $(GO) test -race -count=1 ./...
 
@@ -62,6 +65,18 @@ vet:
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Every fuzz target of the main module for FUZZTIME each (make fuzz FUZZTIME=10m for a
+# long run by hand; make test runs a short pass). Crashers land in the package's
+# testdata/fuzz and become regression cases.
+FUZZ_PKGS := ./abi ./host/internal/meter ./host/httpapi
+fuzz:
+	@for pkg in $(FUZZ_PKGS); do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | cut -c6-); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/verdict-fuzz.log 2>&1 || { cat /tmp/verdict-fuzz.log; exit 1; }; \
+		done; \
+	done
 
 bench: guests
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./host/...
