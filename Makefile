@@ -39,7 +39,7 @@ run: build demo
 # host's tests with the race detector (they load the built guests), the SDK's
 # tests and a short fuzz pass, the guests' native tests, and Backstage's own
 # permission client against the binary (mk/backstage.mk).
-test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test backstage-compat rbac-example-test kubernetes-check
+test: fmt-check vet fixtures-check guests sdks test-go sdk-test guests-test sdks-test demo-test backstage-compat rbac-example-test kubernetes-check fuzz-short
 
 # The demo directory's policy tests, run by the binary as a user would.
 demo-test: build demo
