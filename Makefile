@@ -69,7 +69,7 @@ fmt-check:
 # Every fuzz target of the main module for FUZZTIME each (make fuzz FUZZTIME=10m for a
 # long run by hand; make test runs a short pass). Crashers land in the package's
 # testdata/fuzz and become regression cases.
-FUZZ_PKGS := ./abi ./host/internal/meter ./host/httpapi
+FUZZ_PKGS := ./abi ./host/internal/meter ./host/httpapi ./host/decisionlog
 fuzz:
 	@for pkg in $(FUZZ_PKGS); do \
 		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | cut -c6-); do \

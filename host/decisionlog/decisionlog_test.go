@@ -89,3 +89,41 @@ func TestConcurrentLog(t *testing.T) {
 	require.Equal(t, uint64(800), l.Written()+l.Dropped())
 	require.Equal(t, int(l.Written()), strings.Count(buf.String(), "\n"))
 }
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	ref := "component:default/<x>&\"y\"\u2028"
+	entries := []Entry{
+		entry(0),
+		{},
+		{Time: time.Date(2026, 11, 22, 17, 0, 0, 123456789, time.FixedZone("x", 3600)), DecisionID: "d\n", Index: -3,
+			ItemID: "é\xff", Endpoint: "native", Principal: "service:ci", Actor: "plugin:catalog", Permission: "p",
+			ResourceRef: &ref, Result: "DENY", Reason: "why <not>", Modules: []Module{{Module: "m", Result: "ABSTAIN"},
+				{Module: "n", Result: "DENY", Reason: "r\t"}}, Generation: 1 << 63, LatencyMicros: 42},
+		{Modules: []Module{}},
+	}
+	for i, e := range entries {
+		want, err := json.Marshal(&e)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(AppendJSON(nil, &e)), "entry %d", i)
+	}
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("d", "item", "user:default/a", "catalog.entity.read", "ref", "ALLOW", "reason", "m", int64(5))
+	f.Add("\xff", "<>&", "\u2028", "\x00", "", "", "\"", "\\", int64(-1))
+	f.Fuzz(func(t *testing.T, id, item, principal, perm, ref, result, reason, module string, n int64) {
+		e := Entry{Time: time.Unix(0, n).UTC(), DecisionID: id, Index: int(n % 1000), ItemID: item, Principal: principal,
+			Permission: perm, Result: result, Reason: reason, Modules: []Module{{Module: module, Result: result, Reason: reason}},
+			Generation: uint64(n), LatencyMicros: n}
+		if ref != "" {
+			e.ResourceRef = &ref
+		}
+		want, err := json.Marshal(&e)
+		if err != nil {
+			return
+		}
+		if got := AppendJSON(nil, &e); string(got) != string(want) {
+			t.Fatalf("got  %s\nwant %s", got, want)
+		}
+	})
+}
