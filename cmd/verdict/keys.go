@@ -230,6 +230,31 @@ func quote(v any) string {
 	return fmt.Sprintf("%v", v)
 }
 
+// list checks that v is a list; listOf completes the error ("is not a
+// list" + listOf).
+func list(v any, listOf string) ([]any, error) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a list%s", quote(v), listOf)
+	}
+	return l, nil
+}
+
+// object checks that e, entry i of a list, is an object whose keys are all
+// in keys; prefix starts the errors and object completes "not an object".
+func object(e any, i int, prefix, object string, keys ...string) (map[string]any, error) {
+	m, ok := e.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s[%d]: not an object%s", prefix, i, object)
+	}
+	for k := range m {
+		if !slices.Contains(keys, k) {
+			return nil, fmt.Errorf("%s[%d]: unknown key %q", prefix, i, k)
+		}
+	}
+	return m, nil
+}
+
 // setEndpoints reads backstage.discovery.endpoints: a list of {target,
 // plugins} where target is a URL or, as in Backstage, {internal,
 // external} (Verdict, a backend, uses internal).
@@ -238,19 +263,14 @@ func setEndpoints(s *settings, v any) error {
 	if v == nil {
 		return nil
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf("%s is not a list", quote(v))
+	entries, err := list(v, "")
+	if err != nil {
+		return err
 	}
-	for i, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return fmt.Errorf("[%d]: not an object with target and plugins", i)
-		}
-		for k := range m {
-			if k != "target" && k != "plugins" {
-				return fmt.Errorf("[%d]: unknown key %q", i, k)
-			}
+	for i, e := range entries {
+		m, err := object(e, i, "", " with target and plugins", "target", "plugins")
+		if err != nil {
+			return err
 		}
 		var ep discovery.Endpoint
 		switch t := m["target"].(type) {
@@ -295,20 +315,15 @@ func setClaims(s *settings, v any) error {
 	if v == nil {
 		return nil
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf("%s is not a list of {module, claims}", quote(v))
+	entries, err := list(v, " of {module, claims}")
+	if err != nil {
+		return err
 	}
 	out := map[string][]string{}
-	for i, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return fmt.Errorf("[%d]: not an object with module and claims", i)
-		}
-		for k := range m {
-			if k != "module" && k != "claims" {
-				return fmt.Errorf("[%d]: unknown key %q", i, k)
-			}
+	for i, e := range entries {
+		m, err := object(e, i, "", " with module and claims", "module", "claims")
+		if err != nil {
+			return err
 		}
 		name, ok := m["module"].(string)
 		if !ok || name == "" {
@@ -348,29 +363,22 @@ func setExternalAccess(s *settings, v any) error {
 	if v == nil {
 		return nil
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf("%s is not a list", quote(v))
+	entries, err := list(v, "")
+	if err != nil {
+		return err
 	}
-	for i, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return fmt.Errorf("externalAccess[%d]: not an object", i)
+	for i, e := range entries {
+		m, err := object(e, i, "externalAccess", "", "type", "options", "accessRestrictions")
+		if err != nil {
+			return err
 		}
-		for k := range m {
-			switch k {
-			case "type", "options":
-			case "accessRestrictions":
-				return fmt.Errorf("externalAccess[%d]: accessRestrictions are not supported yet", i)
-			default:
-				return fmt.Errorf("externalAccess[%d]: unknown key %q", i, k)
-			}
+		if _, ok := m["accessRestrictions"]; ok {
+			return fmt.Errorf("externalAccess[%d]: accessRestrictions are not supported yet", i)
 		}
 		opts, ok := m["options"].(map[string]any)
 		if !ok {
 			return fmt.Errorf("externalAccess[%d]: options are required", i)
 		}
-		var err error
 		switch typ, _ := m["type"].(string); typ {
 		case "static":
 			var t httpapi.StaticToken
@@ -408,23 +416,21 @@ func setPluginKeys(s *settings, v any) error {
 	if v == nil {
 		return nil
 	}
-	list, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf("%s is not a list of {publicKeyFile, privateKeyFile, keyId, algorithm}", quote(v))
+	entries, err := list(v, " of {publicKeyFile, privateKeyFile, keyId, algorithm}")
+	if err != nil {
+		return err
 	}
-	for i, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return fmt.Errorf("[%d]: not an object with publicKeyFile, privateKeyFile, keyId and algorithm", i)
+	for i, e := range entries {
+		m, err := object(e, i, "", " with publicKeyFile, privateKeyFile, keyId and algorithm",
+			"publicKeyFile", "privateKeyFile", "keyId", "algorithm")
+		if err != nil {
+			return err
 		}
 		var k pluginkeys.Key
 		dst := map[string]*string{"publicKeyFile": &k.PublicKeyFile, "privateKeyFile": &k.PrivateKeyFile,
 			"keyId": &k.KeyID, "algorithm": &k.Algorithm}
 		for name, val := range m {
-			d, ok := dst[name]
-			if !ok {
-				return fmt.Errorf("[%d]: unknown key %q", i, name)
-			}
+			d := dst[name]
 			sv, ok := val.(string)
 			if !ok {
 				return fmt.Errorf("[%d]: %s must be a string", i, name)
