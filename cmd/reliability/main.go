@@ -1,0 +1,166 @@
+// Command reliability renders the figures that `make reliability` collects
+// into the table of the README's reliability report: one section per class
+// of bad input of ../shared/spec/reliability.md §5, listing each figure with
+// the test that measured it, and the execution counts of the fuzz targets.
+//
+// Usage:
+//
+//	reliability FIGURES.jsonl [FUZZLOG...]
+//
+// FIGURES.jsonl holds the lines host/reliability.Record appended; each
+// FUZZLOG is the output of one `go test -fuzz` run, named TARGET.log.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/verdictpdp/verdict/host/reliability"
+)
+
+// classes names the rows of reliability.md §5; row 0 holds figures that
+// belong to no single row.
+var classes = map[int]string{
+	0:  "Across rows",
+	1:  "Malformed JSON",
+	2:  "Parser differentials",
+	3:  "Huge bodies",
+	4:  "Huge batches",
+	5:  "Deeply nested JSON",
+	6:  "Unknown permission types / names",
+	7:  "Module traps",
+	8:  "Loops forever",
+	9:  "Runs forever without looping",
+	10: "Unbounded memory",
+	11: "Garbage output",
+	12: "Wrong ABI",
+	13: "Module replaced mid-request",
+	14: "Half-written file in the drop-in directory",
+	15: "Concurrent reloads",
+	16: "Slowloris and slow bodies",
+	17: "Auth abuse",
+	18: "Decision-log failure",
+}
+
+// fuzzRows maps fuzz targets to the row whose inputs they generate.
+var fuzzRows = map[string]int{
+	"FuzzAuthorize":      1,
+	"FuzzDecodeRequest":  1,
+	"FuzzAppendRequest":  2,
+	"FuzzDecodeAnswer":   11,
+	"FuzzParseResponse":  11,
+	"FuzzGuestOutput":    11,
+	"FuzzLoadModule":     12,
+	"FuzzInstrument":     12,
+	"FuzzSDKConformance": 2,
+	"FuzzAppendJSON":     18,
+	"FuzzParseYAML":      0,
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, w io.Writer) error {
+	if len(args) < 1 {
+		return fmt.Errorf("usage: reliability FIGURES.jsonl [FUZZLOG...]")
+	}
+	figs, err := readFigures(args[0])
+	if err != nil {
+		return err
+	}
+	for _, path := range args[1:] {
+		fig, err := readFuzzLog(path)
+		if err != nil {
+			return err
+		}
+		figs = append(figs, fig)
+	}
+	render(w, figs)
+	return nil
+}
+
+// readFigures reads the JSON lines Record wrote.
+func readFigures(path string) ([]reliability.Figure, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("figures: %w", err)
+	}
+	defer f.Close()
+	var figs []reliability.Figure
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		var fig reliability.Figure
+		if err := json.Unmarshal(sc.Bytes(), &fig); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		figs = append(figs, fig)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return figs, nil
+}
+
+// execsRe finds the progress lines of `go test -fuzz`, e.g.
+// "fuzz: elapsed: 30s, execs: 1234567 (41152/sec), new interesting: 3 (total: 40)".
+var execsRe = regexp.MustCompile(`fuzz: elapsed: (\S+), execs: (\d+) \((\d+)/sec\)`)
+
+// readFuzzLog turns the last progress line of one fuzz run into a figure.
+func readFuzzLog(path string) (reliability.Figure, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return reliability.Figure{}, fmt.Errorf("fuzz log: %w", err)
+	}
+	target := strings.TrimSuffix(filepath.Base(path), ".log")
+	if i := strings.LastIndexByte(target, '.'); i >= 0 {
+		target = target[i+1:]
+	}
+	m := execsRe.FindAllStringSubmatch(string(data), -1)
+	if len(m) == 0 {
+		return reliability.Figure{}, fmt.Errorf("%s: no fuzz progress line (did the run fail?)", path)
+	}
+	last := m[len(m)-1]
+	verdict := "no failure"
+	if strings.Contains(string(data), "--- FAIL") {
+		verdict = "FAILED"
+	}
+	return reliability.Figure{
+		Row:     fuzzRows[target],
+		Test:    target,
+		Measure: "fuzz executions",
+		Value:   fmt.Sprintf("%s in %s (%s/s), %s", last[2], last[1], last[3], verdict),
+		Full:    true,
+	}, nil
+}
+
+// render writes one markdown table: row, class, measure, figure, test.
+func render(w io.Writer, figs []reliability.Figure) {
+	sort.SliceStable(figs, func(i, j int) bool { return figs[i].Row < figs[j].Row })
+	fmt.Fprintln(w, "| # | Class | Measured | Figure | Test |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, f := range figs {
+		name := classes[f.Row]
+		if name == "" {
+			name = "?"
+		}
+		size := ""
+		if !f.Full {
+			size = " (short run)"
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s%s | `%s` |\n", f.Row, name, cell(f.Measure), cell(f.Value), size, f.Test)
+	}
+}
+
+// cell escapes the one character that breaks a markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
