@@ -49,7 +49,8 @@ func putBuffer(b *bytes.Buffer) {
 }
 
 // readJSON reads r's body (at most Limits.BodyBytes, else 413), checks its
-// nesting depth (400) and decodes it (400 SyntaxError when malformed). Like
+// nesting depth (400) and decodes it (400 SyntaxError when malformed, 400
+// InputError when a parser could read it two ways: see strictjson.go). Like
 // body-parser in strict mode, the top level must be an object or an array,
 // and an empty body is {}.
 func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -69,7 +70,15 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, &apiError{name: nameBadRequest, message: "request aborted"}
 	}
-	data := bytes.TrimLeft(buf.Bytes(), " \t\r\n")
+	return parseBody(buf.Bytes(), s.cfg.Limits.JSONDepth)
+}
+
+// parseBody decodes a request body read in full: the top level must be an
+// object or an array (an empty body is {}), nested at most maxDepth levels,
+// valid JSON, and unambiguous (see checkUnambiguous). Decoded values do not
+// alias body.
+func parseBody(body []byte, maxDepth int) (any, error) {
+	data := bytes.TrimLeft(body, " \t\r\n")
 	if len(data) == 0 {
 		return map[string]any{}, nil
 	}
@@ -77,9 +86,9 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, newError(nameSyntax, "Unexpected token "+strconv.QuoteRune(rune(data[0]))+
 			", the body must be a JSON object or array")
 	}
-	if err := abi.CheckDepth(data, s.cfg.Limits.JSONDepth); err != nil {
+	if err := abi.CheckDepth(data, maxDepth); err != nil {
 		return nil, newError(nameInput, "request body is nested more than "+
-			strconv.Itoa(s.cfg.Limits.JSONDepth)+" levels deep")
+			strconv.Itoa(maxDepth)+" levels deep")
 	}
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
@@ -88,6 +97,9 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 			return nil, newError(nameSyntax, se.Error()+" at position "+strconv.FormatInt(se.Offset, 10))
 		}
 		return nil, newError(nameSyntax, err.Error())
+	}
+	if err := checkUnambiguous(data); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

@@ -12,8 +12,11 @@
 //     missing, outside dev mode, or unknown);
 //  2. the body is read and parsed (413 PayloadTooLargeError above
 //     Limits.BodyBytes, 400 InputError when nested deeper than
-//     Limits.JSONDepth, 400 SyntaxError for malformed JSON; a body without
-//     a JSON content type is not read at all and counts as {});
+//     Limits.JSONDepth, 400 SyntaxError for malformed JSON, 400 InputError
+//     for a repeated key, invalid UTF-8 or a lone surrogate escape, which
+//     JSON parsers read differently (a declared deviation: Backstage reads
+//     them); a body without a JSON content type is not read at all and
+//     counts as {});
 //  3. service principals are refused (403 NotAllowedError);
 //  4. the body is validated like Backstage's zod schema (400 InputError whose
 //     message is the JSON dump of zod-shaped issues; unknown keys are

@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Parser differentials (spec/reliability.md §5 row 2). A request body must
+// mean one thing to every JSON reader between the caller and the guest: a
+// proxy that checks the body, Backstage's JSON.parse, encoding/json. Three
+// things read differently in different parsers, so a body holding any of
+// them is refused with 400 InputError instead of being read one of the ways:
+//
+//   - a key repeated in one object, anywhere in the body, also in keys the
+//     schema ignores (JSON.parse and encoding/json keep the last value,
+//     other parsers the first or both). Keys are compared after unescaping:
+//     "id" and "\u0069d" are the same key;
+//   - bytes that are not UTF-8 (encoding/json reads them as U+FFFD, so
+//     different names would collapse into one);
+//   - a \u escape of an unpaired UTF-16 surrogate ("\ud800"): JavaScript
+//     keeps it as a distinct code unit, encoding/json reads U+FFFD.
+//
+// This is a declared deviation from Backstage, whose JSON.parse reads all
+// three (last key wins); its clients never send them (JSON.stringify writes
+// neither repeated keys nor invalid UTF-8, and no Backstage string holds a
+// lone surrogate). What remains is unambiguous, and the guest receives the
+// canonical encoding of its meaning, never the caller's bytes.
+
+// maxListedKeys is how many keys of one object are compared pairwise before
+// a map takes over, so that an object with many keys costs linear time.
+const maxListedKeys = 16
+
+// keySet holds the keys seen in one object.
+type keySet struct {
+	list []string
+	set  map[string]struct{}
+}
+
+// add records key and reports false if it was already there.
+func (k *keySet) add(key []byte) bool {
+	if k.set != nil {
+		if _, dup := k.set[string(key)]; dup {
+			return false
+		}
+		k.set[string(key)] = struct{}{}
+		return true
+	}
+	for _, s := range k.list {
+		if s == string(key) {
+			return false
+		}
+	}
+	k.list = append(k.list, string(key))
+	if len(k.list) > maxListedKeys {
+		k.set = make(map[string]struct{}, 2*len(k.list))
+		for _, s := range k.list {
+			k.set[s] = struct{}{}
+		}
+		k.list = nil
+	}
+	return true
+}
+
+// checkUnambiguous reports the first repeated key, invalid UTF-8 or lone
+// surrogate escape in data, which must be valid JSON (it has been decoded
+// already) whose nesting depth has been checked.
+func checkUnambiguous(data []byte) error {
+	if !utf8.Valid(data) {
+		return newError(nameInput, "request body is not valid UTF-8")
+	}
+	var stack []*keySet // nil for an array
+	var key []byte
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, &keySet{})
+			expectKey = true
+		case '[':
+			stack = append(stack, nil)
+			expectKey = false
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+			expectKey = false
+		case ',':
+			expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
+		case ':':
+			expectKey = false
+		case '"':
+			end, decoded, ok := unquoteStrict(data, i+1, key[:0])
+			if !ok {
+				return newError(nameInput, "request body has a \\u escape of an unpaired UTF-16 surrogate at position "+
+					strconv.Itoa(i))
+			}
+			key = decoded
+			if expectKey && !stack[len(stack)-1].add(key) {
+				return newError(nameInput, "request body repeats the key "+quoteKey(key)+" in one object (at position "+
+					strconv.Itoa(i)+")")
+			}
+			i = end
+		}
+	}
+	return nil
+}
+
+// unquoteStrict decodes the string whose content starts at data[start]
+// (valid JSON, valid UTF-8) into buf. It returns the index of the closing
+// quote and false if an escape encodes an unpaired surrogate.
+func unquoteStrict(data []byte, start int, buf []byte) (int, []byte, bool) {
+	for i := start; i < len(data); {
+		c := data[i]
+		switch c {
+		case '"':
+			return i, buf, true
+		case '\\':
+			switch e := data[i+1]; e {
+			case 'u':
+				r := hex4(data[i+2 : i+6])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if r >= 0xdc00 || i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+						return i, buf, false
+					}
+					lo := hex4(data[i+2 : i+6])
+					if lo < 0xdc00 || lo > 0xdfff {
+						return i, buf, false
+					}
+					r = utf16.DecodeRune(r, lo)
+					i += 6
+				}
+				buf = utf8.AppendRune(buf, r)
+				continue
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			default: // " \ /
+				buf = append(buf, e)
+			}
+			i += 2
+		default:
+			buf = append(buf, c)
+			i++
+		}
+	}
+	return len(data), buf, true
+}
+
+// hex4 decodes four hex digits (validated by the JSON decoder).
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// quoteKey quotes a key for a message, cut to 64 bytes.
+func quoteKey(key []byte) string {
+	if len(key) > 64 {
+		return string(appendString(nil, string(key[:64]))) + "..."
+	}
+	return string(appendString(nil, string(key)))
+}

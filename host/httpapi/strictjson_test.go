@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheckUnambiguous(t *testing.T) {
+	manyKeys := func(n int, repeat string) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := 0; i < n; i++ {
+			b.WriteString(`"k` + strings.Repeat("x", i) + `":0,`)
+		}
+		b.WriteString(`"` + repeat + `":1}`)
+		return b.String()
+	}
+	tests := []struct {
+		name, body, err string
+	}{
+		{"plain", `{"items":[{"id":"a"}]}`, ""},
+		{"same key in sibling objects", `[{"a":1},{"a":2},{"b":{"a":3}}]`, ""},
+		{"same key at two levels", `{"a":{"a":{"a":1}}}`, ""},
+		{"key-like strings in arrays and values", `{"a":["a","a"],"b":"a","c":{"d":"a"}}`, ""},
+		{"escaped keys that differ", `{"\u0069d":1,"iD":2,"ID":3,"id\u0000":4}`, ""},
+		{"surrogate pair", `{"a":"\ud83d\ude00","\ud83d\ude00":1}`, ""},
+		{"many distinct keys", manyKeys(100, "y"), ""},
+		{"repeated key", `{"a":1,"a":2}`, `repeats the key "a"`},
+		{"repeated after escaping", `{"id":1,"\u0069d":2}`, `repeats the key "id"`},
+		{"repeated nested in an array", `[1,{"x":[{"k":1,"j":{},"k":2}]}]`, `repeats the key "k"`},
+		{"repeated after a nested object closes", `{"a":{"b":1},"a":2}`, `repeats the key "a"`},
+		{"repeated among many keys", manyKeys(100, "kxxxxx"), `repeats the key "kxxxxx"`},
+		{"repeated empty key", `{"":1,"":2}`, `repeats the key ""`},
+		{"long repeated key is cut", `{"` + strings.Repeat("k", 100) + `":1,"` + strings.Repeat("k", 100) + `":1}`, strings.Repeat("k", 64) + `"...`},
+		{"invalid UTF-8", "{\"a\":\"\xff\"}", "not valid UTF-8"},
+		{"overlong encoding", "{\"a\":\"\xc0\xae\"}", "not valid UTF-8"},
+		{"encoded surrogate", "{\"a\":\"\xed\xa0\x80\"}", "not valid UTF-8"},
+		{"lone high surrogate", `{"a":"\ud800"}`, "unpaired UTF-16 surrogate"},
+		{"lone high surrogate at the end", `["\udbff"]`, "unpaired UTF-16 surrogate"},
+		{"lone low surrogate", `{"a":"\udc00"}`, "unpaired UTF-16 surrogate"},
+		{"high then not low", `{"a":"\ud800\u0041"}`, "unpaired UTF-16 surrogate"},
+		{"high then high", `{"a":"\ud800\ud800"}`, "unpaired UTF-16 surrogate"},
+		{"lone surrogate in a key", `{"\udfff":1}`, "unpaired UTF-16 surrogate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseBody([]byte(tt.body), 32)
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+			require.Equal(t, nameInput, err.(*apiError).name)
+		})
+	}
+}
+
+// TestRepeatedKeyIsRefused is the regression test for the FuzzAuthorize seed
+// duplicate-permission-key-refused: a repeated key used to be read last-wins,
+// like JSON.parse; it is now 400, whatever the key (spec/reliability.md §5
+// row 2).
+func TestRepeatedKeyIsRefused(t *testing.T) {
+	h, f := newTestServer(t, testConfig(true))
+	body := `{"items":[{"id":"","permission":"","permission":{"type":"basic","name":"","attributes":{}}}]}`
+	r := do(t, h, req{path: authorizePath, body: body, contentType: "application/json"})
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
+	require.Contains(t, r.body, `"name":"InputError"`)
+	require.Contains(t, r.body, `repeats the key \"permission\"`)
+	require.Zero(t, f.numCalls(), "the policy is never asked")
+}
