@@ -69,8 +69,9 @@ func corpus(t testing.TB) []conformance.Case {
 	return cases
 }
 
-// Every SDK's conformance module passes the whole corpus, through the real
-// ABI path (alloc, write, evaluate, bounded copy-out).
+// Every SDK's conformance module, and the hand-written WAT one of abi/SPEC.md
+// §18, passes the whole corpus through the real ABI path (alloc, write,
+// evaluate, bounded copy-out).
 func TestConformanceModules(t *testing.T) {
 	for _, rel := range []string{
 		"sdk/conformance.wasm",
@@ -78,6 +79,7 @@ func TestConformanceModules(t *testing.T) {
 		"sdk/c/conformance-freestanding.wasm",
 		"sdk/assemblyscript/conformance.wasm",
 		"sdk/rust/conformance.wasm",
+		"abi/byol/conformance.wasm",
 	} {
 		t.Run(rel, func(t *testing.T) {
 			m := loadGuest(t, guest(t, rel), "")
@@ -109,6 +111,7 @@ func TestShippedModulesAnswerEveryItem(t *testing.T) {
 		{"sdk/rust/conformance.wasm", ""},
 		{"examples/rust/catalog-owner.wasm", ""},
 		{"abi/byol/minimal.wasm", ""},
+		{"abi/byol/conformance.wasm", ""},
 	}
 	for _, mod := range modules {
 		t.Run(mod.rel, func(t *testing.T) {

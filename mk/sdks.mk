@@ -1,5 +1,5 @@
 # The C, AssemblyScript and Rust SDKs: each one's conformance module and its
-# catalog-owner example, plus the hand-written WAT module of abi/SPEC.md
+# catalog-owner example, plus the hand-written WAT modules of abi/SPEC.md
 # ("Bring your own language"). The host runs the shared corpus against every
 # conformance module (host/guests_test.go, TestConformanceModules), so these
 # modules must be built before `make test-go`.
@@ -53,7 +53,8 @@ SDKS_WASM := \
 	$(SDK_BUILD_DIR)/examples/assemblyscript/catalog-owner.wasm \
 	$(SDK_BUILD_DIR)/sdk/rust/conformance.wasm \
 	$(SDK_BUILD_DIR)/examples/rust/catalog-owner.wasm \
-	$(SDK_BUILD_DIR)/abi/byol/minimal.wasm
+	$(SDK_BUILD_DIR)/abi/byol/minimal.wasm \
+	$(SDK_BUILD_DIR)/abi/byol/conformance.wasm
 
 .PHONY: sdks sdks-test sdks-check sdks-clean sdk-c-check sdk-as-check sdk-rust-check
 
@@ -107,8 +108,9 @@ endef
 $(eval $(call rust_guest,$(SDK_BUILD_DIR)/sdk/rust/conformance.wasm,$(SDK_RUST_DIR)/conformance,verdict-conformance,verdict_conformance.wasm))
 $(eval $(call rust_guest,$(SDK_BUILD_DIR)/examples/rust/catalog-owner.wasm,examples/rust/catalog-owner,catalog-owner,catalog_owner.wasm))
 
-# The hand-written module of abi/SPEC.md "Bring your own language".
-$(SDK_BUILD_DIR)/abi/byol/minimal.wasm: abi/testdata/byol/minimal.wat
+# The hand-written modules of abi/SPEC.md "Bring your own language": the
+# smallest skeleton (minimal) and the conformance policy (conformance).
+$(SDK_BUILD_DIR)/abi/byol/%.wasm: abi/testdata/byol/%.wat
 	@mkdir -p $(@D)
 	$(WAT2WASM) $< -o $@
 
