@@ -38,6 +38,7 @@ var fields = []field{
 	{key: "server.trustedSubjects", set: strs(func(s *settings, v []string) { s.HTTP.TrustedSubjects = v })},
 	{key: "server.limits.bodyBytes", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytes = int64(v) })},
 	{key: "server.limits.batchItems", set: integer(func(s *settings, v int) { s.HTTP.Limits.BatchItems = v })},
+	{key: "server.limits.resourceRefs", set: integer(func(s *settings, v int) { s.HTTP.Limits.ResourceRefs = v })},
 	{key: "server.limits.jsonDepth", set: integer(func(s *settings, v int) { s.HTTP.Limits.JSONDepth = v })},
 	{key: "server.limits.requestTimeout", set: duration(func(s *settings, v time.Duration) { s.HTTP.Limits.RequestTimeout = v })},
 	{key: "server.timeouts.readHeader", set: duration(func(s *settings, v time.Duration) { s.Timeouts.ReadHeader = v })},

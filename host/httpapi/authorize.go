@@ -40,7 +40,7 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 	var items []item
 	if obj, ok := body.(map[string]any); !ok {
 		is.invalidType(nil, "object", body, true)
-	} else if items, err = zItems(&is, obj, s.cfg.Limits.BatchItems); err != nil {
+	} else if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
 		s.writeError(w, r, url, err)
 		return
 	}
@@ -120,7 +120,7 @@ func (s *server) nativeAuthorize(w http.ResponseWriter, r *http.Request) {
 	} else {
 		pv, has := obj["principal"]
 		p = zPrincipal(&is, pv, has)
-		if items, err = zItems(&is, obj, s.cfg.Limits.BatchItems); err != nil {
+		if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
 			s.writeError(w, r, url, err)
 			return
 		}

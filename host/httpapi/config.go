@@ -54,6 +54,11 @@ type Limits struct {
 	// BatchItems is the most items one request may carry; more is 400.
 	// Default 1000.
 	BatchItems int
+	// ResourceRefs is the most resourceRef array elements one request may
+	// carry, counted over all its items; more is 400. Each element becomes
+	// one guest item, so this bounds the guest work of a request. Default
+	// 10000 (Backstage's clients batch about 50).
+	ResourceRefs int
 	// JSONDepth is the deepest nesting of objects and arrays accepted in a
 	// body; deeper is 400. Default 32. At least 4, the depth of a valid
 	// request.
@@ -79,6 +84,7 @@ func DefaultConfig() Config {
 		Limits: Limits{
 			BodyBytes:      1 << 20,
 			BatchItems:     1000,
+			ResourceRefs:   10000,
 			JSONDepth:      32,
 			RequestTimeout: time.Second,
 		},
@@ -106,6 +112,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.BatchItems <= 0 {
 		errs = append(errs, fmt.Errorf("limits.batchItems: must be positive, got %d", c.Limits.BatchItems))
+	}
+	if c.Limits.ResourceRefs <= 0 {
+		errs = append(errs, fmt.Errorf("limits.resourceRefs: must be positive, got %d", c.Limits.ResourceRefs))
 	}
 	if c.Limits.JSONDepth < minJSONDepth {
 		errs = append(errs, fmt.Errorf("limits.jsonDepth: must be at least %d, got %d", minJSONDepth, c.Limits.JSONDepth))

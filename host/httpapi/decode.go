@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/verdictpdp/verdict/abi"
 )
@@ -48,6 +49,18 @@ func putBuffer(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
+// unwrapWriter returns the http.ResponseWriter that w wraps, through any
+// number of Unwrap methods (http.ResponseController's convention).
+func unwrapWriter(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
 // readJSON reads r's body (at most Limits.BodyBytes, else 413), checks its
 // nesting depth (400) and decodes it (400 SyntaxError when malformed, 400
 // InputError when a parser could read it two ways: see strictjson.go). Like
@@ -61,10 +74,19 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	// MaxBytesReader gets net/http's own writer, not our wrappers: only
+	// that one learns that the limit was hit, and then answers with
+	// "Connection: close" instead of reading on to reuse the connection.
+	rw := unwrapWriter(w)
+	_, err := buf.ReadFrom(http.MaxBytesReader(rw, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
+			// Read no more of this body. After the handler, net/http
+			// drains up to 256 KiB of a chunked body hoping to reuse the
+			// connection, waiting for a client that may trickle it until
+			// ReadTimeout. (Not supported by test recorders: ignored.)
+			_ = http.NewResponseController(rw).SetReadDeadline(time.Now())
 			return nil, &apiError{name: namePayloadTooLarge, message: "request entity too large",
 				tooLarge: &tooLarge{limit: limit, length: -1}}
 		}

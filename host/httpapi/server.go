@@ -167,6 +167,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController and readJSON reach net/http's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // route serves h for method only. On a Backstage route another method gets
 // 404 with an empty body, as from Backstage's router; elsewhere 405 with
 // Allow.

@@ -332,19 +332,24 @@ func zPermission(is *issues, path []seg, v any, present, resource bool) (abi.Per
 	return p, st
 }
 
-// zItems validates the "items" key of body. It reports errTooManyItems
-// (not a zod issue) when the array is longer than max, before looking at
-// any item, so that the work per request stays bounded.
-func zItems(is *issues, body map[string]any, max int) ([]item, error) {
+// zItems validates the "items" key of body. It reports an InputError (not
+// a zod issue) when the array is longer than lim.BatchItems or its items'
+// resourceRef arrays hold more than lim.ResourceRefs elements in all,
+// before validating any item, so that the work per request stays bounded.
+func zItems(is *issues, body map[string]any, lim Limits) ([]item, error) {
 	v, has := body["items"]
 	arr, ok := v.([]any)
 	if !has || !ok {
 		is.invalidType([]seg{key("items")}, "array", v, has)
 		return nil, nil
 	}
-	if len(arr) > max {
+	if len(arr) > lim.BatchItems {
 		return nil, newError(nameInput, "too many items: "+strconv.Itoa(len(arr))+
-			" (the limit is "+strconv.Itoa(max)+")")
+			" (the limit is "+strconv.Itoa(lim.BatchItems)+")")
+	}
+	if n := countRefs(arr); n > lim.ResourceRefs {
+		return nil, newError(nameInput, "too many resourceRefs: "+strconv.Itoa(n)+
+			" (the limit is "+strconv.Itoa(lim.ResourceRefs)+")")
 	}
 	items := make([]item, len(arr))
 	path := make([]seg, 2, 8)
@@ -354,6 +359,22 @@ func zItems(is *issues, body map[string]any, max int) ([]item, error) {
 		items[i], _ = zItem(is, path, e)
 	}
 	return items, nil
+}
+
+// countRefs counts the elements of the items' resourceRef arrays (a string
+// resourceRef counts one, as it becomes one guest item too).
+func countRefs(items []any) int {
+	n := 0
+	for _, e := range items {
+		obj, _ := e.(map[string]any)
+		switch r := obj["resourceRef"].(type) {
+		case []any:
+			n += len(r)
+		case string:
+			n++
+		}
+	}
+	return n
 }
 
 // zPrincipal validates the native endpoint's principal. It is Verdict's
