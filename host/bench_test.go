@@ -17,13 +17,17 @@ import (
 // copy out, decode, validate, combine) per batch, and reports ns per decision.
 // Run with `make bench`.
 func BenchmarkDecide(b *testing.B) {
-	modules := []struct{ name, path string }{
-		{"wat-allow-one", "testdata/fixtures/allow-one.wasm"},
-		{"allow-all", filepath.Join(buildDir, "policies/allow-all.wasm")},
-		{"catalog-owner", filepath.Join(buildDir, "examples/catalog-owner.wasm")},
-		{"c-catalog-owner", filepath.Join(buildDir, "examples/c/catalog-owner.wasm")},
-		{"as-catalog-owner", filepath.Join(buildDir, "examples/assemblyscript/catalog-owner.wasm")},
-		{"rust-catalog-owner", filepath.Join(buildDir, "examples/rust/catalog-owner.wasm")},
+	// perm is the permission every item asks for; catalog.entity.read when
+	// empty. The conformance modules claim only conf.*.
+	modules := []struct{ name, path, perm string }{
+		{"wat-allow-one", "testdata/fixtures/allow-one.wasm", ""},
+		{"allow-all", filepath.Join(buildDir, "policies/allow-all.wasm"), ""},
+		{"catalog-owner", filepath.Join(buildDir, "examples/catalog-owner.wasm"), ""},
+		{"c-catalog-owner", filepath.Join(buildDir, "examples/c/catalog-owner.wasm"), ""},
+		{"as-catalog-owner", filepath.Join(buildDir, "examples/assemblyscript/catalog-owner.wasm"), ""},
+		{"rust-catalog-owner", filepath.Join(buildDir, "examples/rust/catalog-owner.wasm"), ""},
+		{"c-conformance-owner", filepath.Join(buildDir, "sdk/c/conformance.wasm"), "conf.cond.owner"},
+		{"wat-conformance-owner", filepath.Join(buildDir, "abi/byol/conformance.wasm"), "conf.cond.owner"},
 	}
 	ref := "component:default/service-a"
 	for _, mod := range modules {
@@ -44,10 +48,14 @@ func BenchmarkDecide(b *testing.B) {
 		if mod.name == "wat-allow-one" {
 			sizes = []int{1} // it answers one item only
 		}
+		perm := mod.perm
+		if perm == "" {
+			perm = "catalog.entity.read"
+		}
 		for _, n := range sizes {
 			qs := make([]Query, n)
 			for i := range qs {
-				qs[i] = resource("catalog.entity.read", "catalog-entity", &ref)
+				qs[i] = resource(perm, "catalog-entity", &ref)
 			}
 			b.Run(fmt.Sprintf("%s/batch=%d", mod.name, n), func(b *testing.B) {
 				// Warm the instance: a cold Go guest grows its memory first.

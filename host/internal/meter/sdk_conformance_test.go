@@ -38,6 +38,7 @@ func TestSDKConformanceUnchanged(t *testing.T) {
 				got, err := eval(ctx, c.Bytes())
 				require.NoError(t, err, c.Name)
 				require.Equal(t, string(want), string(got), c.Name)
+				t.Logf("%s: fuel used: %d", c.Name, 1<<40-metered.remaining())
 				require.NoError(t, conformance.Check(ctx, eval, c))
 			}
 		})
