@@ -129,6 +129,12 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 			m.opts.Observe(m.name, time.Since(start), outcome)
 		}()
 	}
+	// While stuck calls hold every slot, none frees before one of them
+	// returns, which may take seconds: fail at once rather than spend the
+	// request's deadline, which the batch's other modules need too.
+	if m.Saturated() {
+		return nil, m.fail(&CallError{Kind: KindBusy, Err: errors.New("every instance is held by a stuck call")})
+	}
 	// Waiting for a free slot is bounded by the caller's (request) deadline;
 	// the call deadline starts when the call does.
 	select {
@@ -136,6 +142,7 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 	case <-ctx.Done():
 		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("no free instance before the request deadline: %w", ctx.Err())})
 	}
+	request := ctx
 	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
 	inst, err := m.get(ctx)
@@ -176,7 +183,11 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 			m.count.stuck.Add(-1)
 			<-m.slots
 		}()
-		return nil, m.fail(&CallError{Kind: KindTimeout, Err: fmt.Errorf("no answer within %s", m.opts.CallTimeout)})
+		why := fmt.Errorf("no answer within %s", m.opts.CallTimeout)
+		if request.Err() != nil {
+			why = fmt.Errorf("no answer before the request deadline: %w", request.Err())
+		}
+		return nil, m.fail(&CallError{Kind: KindTimeout, Err: why})
 	}
 }
 
@@ -281,6 +292,9 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	bad := 0
 	for _, raw := range view.Items {
 		a, decodeErr := abi.DecodeAnswer(raw, abi.DefaultJSONDepth)
+		if decodeErr != nil && a.ID == "" && repeatsID(raw) {
+			return callErr(KindBadOutput, `an answer repeats its "id" key, so which item it answers is ambiguous`)
+		}
 		i, err := strconv.Atoi(a.ID)
 		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != a.ID {
 			bad++
