@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/verdictpdp/verdict/abi"
 )
@@ -62,6 +63,13 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 		*buf = input
 		m.buffers.Put(buf)
 	}
+	return m.evaluate(ctx, input, release, items, answers)
+}
+
+// evaluate gives input, the encoding of items, to verdict_evaluate and
+// decodes the output into answers (one per item). release, when not nil, is
+// called once the guest is done with input.
+func (m *Module) evaluate(ctx context.Context, input []byte, release func(), items []abi.Item, answers []abi.Answer) []abi.Answer {
 	m.count.calls.Add(1)
 	m.count.items.Add(uint64(len(items)))
 	_, err := m.run(ctx, input, release, m.outputLimit(len(items)), func(out []byte) error {
@@ -265,6 +273,11 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	// level is two JSON levels, plus the wrapper; the criteria limits proper
 	// are checked by abi.CheckAnswer), then each answer on its own, so that a
 	// malformed answer is DENY for its own item only.
+	// abi/SPEC.md §7 and §11: the output is UTF-8; anything else fails the
+	// whole output (the decoder alone would read U+FFFD, as encoding/json).
+	if !utf8.Valid(out) {
+		return callErr(KindBadOutput, "output is not valid UTF-8")
+	}
 	view, err := abi.ParseResponse(out, abi.DefaultJSONDepth)
 	if err != nil {
 		return callErr(KindBadOutput, "output is not a valid response: %v", err)
@@ -279,6 +292,9 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	bad := 0
 	for _, raw := range view.Items {
 		a, decodeErr := abi.DecodeAnswer(raw, abi.DefaultJSONDepth)
+		if decodeErr != nil && a.ID == "" && repeatsID(raw) {
+			return callErr(KindBadOutput, `an answer repeats its "id" key, so which item it answers is ambiguous`)
+		}
 		i, err := strconv.Atoi(a.ID)
 		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != a.ID {
 			bad++
@@ -302,6 +318,10 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	for i, s := range seen {
 		switch s {
 		case 0:
+			if bad > 0 {
+				answers[i] = m.deny(i, fmt.Sprintf("no answer for this item (the output answered %d unknown or malformed ids)", bad))
+				continue
+			}
 			answers[i] = m.deny(i, "no answer for this item")
 		case 2:
 			answers[i] = m.deny(i, "item answered more than once")
