@@ -14,7 +14,9 @@
 ;; escapes, which the host never sends, is not recognised) and input that is
 ;; not JSON is not fully validated (it returns 0, a failure, when it gets
 ;; lost). The host runs every input of the conformance corpus through it
-;; (host/guests_test.go, TestShippedModulesAnswerEveryItem).
+;; (host/guests_test.go, TestShippedModulesAnswerEveryItem). conformance.wat
+;; beside it is a complete policy without those shortcuts: it passes the
+;; corpus.
 (module
   ;; Imports: none. A module may import any function of
   ;; wasi_snapshot_preview1 and "log" from "verdict:host/v1", nothing else.
