@@ -8,7 +8,8 @@
 # Standalone: make -f mk/sdks.mk sdks
 #
 #   sdks          build every module below into build/
-#   sdks-test     the SDKs' own checks (imports, sizes)
+#   sdks-test     the SDKs' own checks (sizes) and native unit tests:
+#                 sdk-c-test, sdk-rust-test, sdk-as-test
 #   sdks-check    say which toolchain is missing, and the package to install
 #   sdks-clean    remove the built modules
 #
@@ -19,6 +20,7 @@
 #           (Debian's, called as /usr/bin/rustc and /usr/bin/cargo: a rustup shim
 #           earlier on PATH has no wasm target and cannot download one here)
 #   AS      nodejs npm, then npm ci in sdk/assemblyscript (assemblyscript, pinned)
+#   C tests libclang-rt-14-dev (AddressSanitizer, UBSan and libFuzzer for host clang)
 
 SDK_BUILD_DIR ?= build
 SDK_C_CFLAGS ?= -Os -Wall -Wextra -Werror
@@ -125,9 +127,67 @@ $(eval $(call c_guest,$(SDK_BUILD_DIR)/sdk/c/conformance.wasm,$(SDK_C_DIR)/confo
 $(eval $(call c_guest,$(SDK_BUILD_DIR)/sdk/c/conformance-freestanding.wasm,$(SDK_C_DIR)/conformance/conformance.c,$(SDK_C_FREE)))
 $(eval $(call c_guest,$(SDK_BUILD_DIR)/examples/c/catalog-owner.wasm,examples/c/catalog-owner/catalog_owner.c,$(SDK_C_WASI)))
 
+# Native unit tests of the SDKs' JSON readers and writers (each SDK's
+# README says what they cover). Built under build/sdk-test.
+SDK_TEST_DIR := $(SDK_BUILD_DIR)/sdk-test
+SDK_HOST_CC ?= $(CLANG)
+SDK_C_TEST_FLAGS ?= -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror
+# Seconds of libFuzzer on the C SDK's reader in every `make sdks-test`.
+SDK_C_FUZZTIME ?= 10
+SDK_C_TEST_HDRS := $(SDK_C_SRCS) $(SDK_C_DIR)/test/harness.h
+
+.PHONY: sdk-c-test sdk-c-fuzz sdk-c-test-check sdk-rust-test sdk-as-test
+
+# The C tests need host clang's sanitizer and libFuzzer runtimes.
+sdk-c-test-check: sdk-c-check
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)n & 0; }\n' | \
+		$(SDK_HOST_CC) -x c -fsanitize=fuzzer,address,undefined -o /dev/null - >/dev/null 2>&1 || \
+		{ echo "$(SDK_HOST_CC) cannot build with -fsanitize=fuzzer,address,undefined: apt-get install libclang-rt-14-dev"; exit 1; }
+
+$(SDK_TEST_DIR)/c/test_conformance: $(SDK_C_DIR)/test/test_conformance.c $(SDK_C_DIR)/conformance/conformance.c $(SDK_C_TEST_HDRS)
+	@mkdir -p $(@D)
+	$(SDK_HOST_CC) $(SDK_C_TEST_FLAGS) -I$(SDK_C_DIR) -o $@ $(filter %.c,$^)
+
+$(SDK_TEST_DIR)/c/test_policy: $(SDK_C_DIR)/test/test_policy.c $(SDK_C_TEST_HDRS)
+	@mkdir -p $(@D)
+	$(SDK_HOST_CC) $(SDK_C_TEST_FLAGS) -I$(SDK_C_DIR) -o $@ $(filter %.c,$^)
+
+$(SDK_TEST_DIR)/c/fuzz_evaluate: $(SDK_C_DIR)/test/fuzz_evaluate.c $(SDK_C_DIR)/conformance/conformance.c $(SDK_C_SRCS)
+	@mkdir -p $(@D)
+	$(SDK_HOST_CC) $(SDK_C_TEST_FLAGS) -fsanitize=fuzzer -I$(SDK_C_DIR) -o $@ $(filter %.c,$^)
+
+sdk-c-test: sdk-c-test-check $(SDK_TEST_DIR)/c/test_conformance $(SDK_TEST_DIR)/c/test_policy
+	$(SDK_TEST_DIR)/c/test_conformance
+	$(SDK_TEST_DIR)/c/test_policy
+	$(MAKE) --no-print-directory sdk-c-fuzz FUZZTIME=$(SDK_C_FUZZTIME)
+
+# libFuzzer on verdict_evaluate for FUZZTIME seconds (make sdk-c-fuzz
+# FUZZTIME=600 by hand). New inputs go to build/, seeds are in
+# sdk/c/test/corpus; a crasher is written to build/sdk-test/c/crash-*.
+sdk-c-fuzz: sdk-c-test-check $(SDK_TEST_DIR)/c/fuzz_evaluate
+	@mkdir -p $(SDK_TEST_DIR)/c/corpus
+	$(SDK_TEST_DIR)/c/fuzz_evaluate -max_total_time=$(or $(FUZZTIME),10) -print_final_stats=1 \
+		-artifact_prefix=$(SDK_TEST_DIR)/c/ $(SDK_TEST_DIR)/c/corpus $(SDK_C_DIR)/test/corpus \
+		>$(SDK_TEST_DIR)/c/fuzz.log 2>&1 || { cat $(SDK_TEST_DIR)/c/fuzz.log; exit 1; }
+	@grep -E '^(Done |stat::number_of_executed_units)' $(SDK_TEST_DIR)/c/fuzz.log
+
+# Rust: cargo test on the host target (the crate's config says wasm32).
+SDK_RUST_HOST = $(shell $(SDK_RUSTC) -vV 2>/dev/null | sed -n 's/^host: //p')
+sdk-rust-test: sdk-rust-check
+	cd $(SDK_RUST_DIR) && $(SDK_RUST_ENV) $(SDK_CARGO) test --offline --target $(SDK_RUST_HOST) --workspace --lib
+
+# AssemblyScript: the test policy built by asc, then node's test runner
+# against it and the conformance module.
+$(SDK_TEST_DIR)/assemblyscript/policy.wasm: $(SDK_AS_DIR)/test/policy.ts $(SDK_AS_SRCS) $(SDK_AS_STAMP)
+	@mkdir -p $(@D)
+	$(SDK_AS_ASC) $< $(SDK_AS_FLAGS) --outFile $@
+
+sdk-as-test: sdk-as-check $(SDK_TEST_DIR)/assemblyscript/policy.wasm $(SDK_BUILD_DIR)/sdk/assemblyscript/conformance.wasm
+	VERDICT_BUILD_DIR=$(abspath $(SDK_BUILD_DIR)) node --test --test-reporter=spec $(SDK_AS_DIR)/test/
+
 # Every SDK module is under 200 KB (issue 6) and imports nothing but the
-# host's log and WASI.
-sdks-test: sdks
+# host's log and WASI; then each SDK's native tests.
+sdks-test: sdks sdk-c-test sdk-rust-test sdk-as-test
 	@for f in $(SDKS_WASM); do \
 		size=$$(wc -c <$$f); \
 		if [ $$size -ge 204800 ]; then echo "$$f: $$size bytes, over 200 KB"; exit 1; fi; \

@@ -6,11 +6,17 @@
  * · request decoding · criteria and decisions · JSON writer · exports.
  *
  * Build with __wasi__ defined (clang --target=wasm32-wasi) to use wasi-libc;
- * any other wasm32 target is freestanding.
+ * any other wasm32 target is freestanding. A native build (not __wasm__) is
+ * for the SDK's unit tests and fuzzing (sdk/c/test): libc's malloc, plain
+ * functions instead of exports, and the answer kept in vd_test_out.
  */
 #include "verdict.h"
 
+#ifdef __wasm__
 #define EXPORT(name) __attribute__((export_name(name)))
+#else
+#define EXPORT(name)
+#endif
 
 /* Nesting limit of the JSON parser, as in the Go SDK. */
 #define MAX_DEPTH 512
@@ -22,7 +28,7 @@ static void zero_bytes(void *dst, size_t n) { __builtin_memset(dst, 0, n); }
 
 /* ---- system allocator --------------------------------------------------- */
 
-#ifdef __wasi__
+#if defined(__wasi__) || !defined(__wasm__)
 #include <stdlib.h>
 static void *sys_alloc(size_t n) { return malloc(n); }
 static void sys_free(void *p) { free(p); }
@@ -715,7 +721,8 @@ static void w_string(vd_builder *b, vd_str s) {
         }
         b_bytes(b, esc, n);
     }
-    b_bytes(b, s.ptr + start, s.len - start);
+    /* An absent string is {NULL, 0}: no pointer arithmetic on NULL. */
+    if (start < s.len) b_bytes(b, s.ptr + start, s.len - start);
     vd_b_byte(b, '"');
 }
 
@@ -800,14 +807,29 @@ static void w_answer(vd_builder *b, const vd_item *it, const vd_decision *d) {
 
 /* ---- logging --------------------------------------------------------------- */
 
+#ifdef __wasm__
 __attribute__((import_module("verdict:host/v1"), import_name("log"))) void vd_host_log(int32_t level, const char *ptr,
                                                                                      size_t len);
+#else
+/* Native builds: the tests define it. */
+void vd_host_log(int32_t level, const char *ptr, size_t len);
+#endif
 
 void vd_log(int level, vd_str msg) { vd_host_log(level, msg.ptr, msg.len); }
 
 /* ---- exports --------------------------------------------------------------- */
 
+#ifdef __wasm__
 static uint64_t pack(vd_str s) { return ((uint64_t)(uintptr_t)s.ptr << 32) | (uint64_t)s.len; }
+#else
+/* Native builds: a pointer does not fit in 32 bits, so the answer is kept
+ * in vd_test_out (valid until the next call) and pack returns its length. */
+vd_str vd_test_out;
+static uint64_t pack(vd_str s) {
+    vd_test_out = s;
+    return (uint64_t)s.len;
+}
+#endif
 
 static uint64_t error_envelope(const char *code, const char *message) {
     vd_builder b = vd_builder_new();
