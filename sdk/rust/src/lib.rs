@@ -29,6 +29,9 @@ mod criteria;
 mod runner;
 mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use criteria::{all_of, any_of, condition, not, Criteria};
 pub use runner::{describe, evaluate, configure};
 pub use serde_json::{json, Map, Value};

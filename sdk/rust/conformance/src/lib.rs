@@ -76,3 +76,6 @@ pub fn decide(p: &Principal, it: &Item) -> Decision {
 }
 
 export_policy!(Policy::new("conformance", verdict::SDK_VERSION, &["conf.*"], decide));
+
+#[cfg(test)]
+mod tests;
