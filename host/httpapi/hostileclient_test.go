@@ -84,6 +84,18 @@ type limitsServer struct {
 // "policy:NAME" from build/policies, skipped when not built) and serves
 // them with cfg (DevMode forced on).
 func newLimitsServer(t *testing.T, cfg httpapi.Config, modules ...string) *limitsServer {
+	return newLimitsServerWith(t, cfg, nil, modules...)
+}
+
+// nopObserver is a RequestObserver that records nothing: with it the
+// handler wraps its ResponseWriter, as `verdict serve` does.
+type nopObserver struct{}
+
+func (nopObserver) ObserveRequest(string, int, time.Duration) {}
+func (nopObserver) ObserveItem(string, string)                {}
+
+// newLimitsServerWith is newLimitsServer with handler options.
+func newLimitsServerWith(t *testing.T, cfg httpapi.Config, opts []httpapi.Option, modules ...string) *limitsServer {
 	t.Helper()
 	dir := t.TempDir()
 	for _, m := range modules {
@@ -114,7 +126,7 @@ func newLimitsServer(t *testing.T, cfg httpapi.Config, modules ...string) *limit
 	if cfg.Limits.RequestTimeout < 30*time.Second {
 		cfg.Limits.RequestTimeout = 30 * time.Second
 	}
-	handler, err := httpapi.New(cfg, h, nil)
+	handler, err := httpapi.New(cfg, h, nil, opts...)
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(handler)
 	ln := &countingListener{Listener: srv.Listener, conns: map[string]*countingConn{}}

@@ -52,21 +52,30 @@ const readSlack = 64 << 10
 
 // TestBodyOverLimit: a body one byte over the limit is 413 with the
 // envelope, whether declared (Content-Length) or streamed (chunked), and
-// the server reads at most limit + 64 KiB of it.
+// the server reads at most limit + 64 KiB of it, also from a client that
+// keeps sending slowly after the limit (with metrics on, as in `verdict
+// serve`, the handler's writer is wrapped).
 func TestBodyOverLimit(t *testing.T) {
-	s := newLimitsServer(t, httpapi.DefaultConfig(), "fixture:allow-one")
-	limit := s.cfg.Limits.BodyBytes
+	plain := newLimitsServer(t, httpapi.DefaultConfig(), "fixture:allow-one")
+	metered := newLimitsServerWith(t, httpapi.DefaultConfig(),
+		[]httpapi.Option{httpapi.WithMetrics(nopObserver{}, http.NotFoundHandler())}, "fixture:allow-one")
+	limit := plain.cfg.Limits.BodyBytes
 	for _, tc := range []struct {
 		name    string
+		s       *limitsServer
+		size    int64
 		chunked bool
+		pause   time.Duration
 	}{
-		{name: "Content-Length"},
-		{name: "chunked", chunked: true},
+		{name: "1 MiB + 1 B, Content-Length", s: plain, size: limit + 1},
+		{name: "1 MiB + 1 B, chunked", s: plain, size: limit + 1, chunked: true},
+		{name: "4 MiB chunked, trickled, metrics on", s: metered, size: 4 * limit, chunked: true, pause: time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			s := tc.s
 			var lat []time.Duration
 			for i := 0; i < reliability.Scale(3, 30); i++ {
-				r, err := s.rawPost(authorizeURL, rawBody{size: limit + 1, chunked: tc.chunked, chunk: 32 << 10})
+				r, err := s.rawPost(authorizeURL, rawBody{size: tc.size, chunked: tc.chunked, chunk: 32 << 10, pause: tc.pause})
 				require.NoError(t, err)
 				e := requireLimitsEnvelope(t, r.status, r.body, http.StatusRequestEntityTooLarge, "PayloadTooLargeError")
 				require.Equal(t, limit, e.Error.Limit)
@@ -74,10 +83,10 @@ func TestBodyOverLimit(t *testing.T) {
 				require.LessOrEqual(t, r.read, limit+readSlack, "bytes the server read")
 				lat = append(lat, r.latency)
 				if i == 0 {
-					reliability.Record(t, 3, "1 MiB + 1 byte ("+tc.name+"): bytes the server read", "%d B for a %d B limit", r.read, limit)
+					reliability.Record(t, 3, tc.name+": bytes the server read", "%d B for a %d B limit", r.read, limit)
 				}
 			}
-			reliability.Record(t, 3, "1 MiB + 1 byte ("+tc.name+"): 413 latency p99", "%.1f ms", p99ms(lat))
+			reliability.Record(t, 3, tc.name+": 413 latency p99", "%.1f ms", p99ms(lat))
 		})
 	}
 }
