@@ -35,12 +35,12 @@
 ;;   policy     $decide looks the permission name up in the policy table (name
 ;;              -> answer template) and in the conditions table, in the order
 ;;              of conformance.Decide (abi/conformance/policy.go).
-;;   exports    verdict_abi_v1, verdict_alloc, verdict_free (allocator),
-;;              verdict_describe and verdict_evaluate (at the end).
+;;   exports    verdict_abi_v1, verdict_alloc, verdict_free, verdict_describe
+;;              and verdict_evaluate, at the end.
 ;;
 ;; The reader keeps the principal in globals and each item in a record of
-;; seven i32 fields in the arena; a field is a string record, or 0 when the
-;; key was absent:
+;; seven i32 fields in the arena, the items in a linked list; a field is a
+;; string record, or 0 when the key was absent:
 ;;
 ;;   0 id   4 permission.type   8 permission.name   12 permission.attributes.action
 ;;   16 permission.resourceType   20 resourceRef   24 the next item record (0 at the end)
