@@ -113,6 +113,7 @@ func TestFailClosedInvariant(t *testing.T) {
 		{name: "trap divide by zero", fail: "trap-div0", reason: "module fail failed: trap"},
 		{name: "trap out of bounds", fail: "trap-oob", reason: "module fail failed: trap"},
 		{name: "trap indirect call type", fail: "trap-indirect", reason: "module fail failed: trap"},
+		{name: "trap proc_exit(1)", fail: "trap-exit", reason: "module fail failed: trap"},
 		// A stack overflow and a grow-bomb take seconds to trap with
 		// wazero's compiler (spec/reliability.md §1.4): the request deadline
 		// is raised so that the trap, not the deadline, ends them.
