@@ -159,14 +159,14 @@ $(SDK_TEST_DIR)/c/fuzz_evaluate: $(SDK_C_DIR)/test/fuzz_evaluate.c $(SDK_C_DIR)/
 sdk-c-test: sdk-c-test-check $(SDK_TEST_DIR)/c/test_conformance $(SDK_TEST_DIR)/c/test_policy
 	$(SDK_TEST_DIR)/c/test_conformance
 	$(SDK_TEST_DIR)/c/test_policy
-	$(MAKE) --no-print-directory sdk-c-fuzz FUZZTIME=$(SDK_C_FUZZTIME)
+	$(MAKE) --no-print-directory sdk-c-fuzz
 
-# libFuzzer on verdict_evaluate for FUZZTIME seconds (make sdk-c-fuzz
-# FUZZTIME=600 by hand). New inputs go to build/, seeds are in
+# libFuzzer on verdict_evaluate for SDK_C_FUZZTIME seconds (make sdk-c-fuzz
+# SDK_C_FUZZTIME=600 by hand). New inputs go to build/, seeds are in
 # sdk/c/test/corpus; a crasher is written to build/sdk-test/c/crash-*.
 sdk-c-fuzz: sdk-c-test-check $(SDK_TEST_DIR)/c/fuzz_evaluate
 	@mkdir -p $(SDK_TEST_DIR)/c/corpus
-	$(SDK_TEST_DIR)/c/fuzz_evaluate -max_total_time=$(or $(FUZZTIME),10) -print_final_stats=1 \
+	$(SDK_TEST_DIR)/c/fuzz_evaluate -max_total_time=$(SDK_C_FUZZTIME) -print_final_stats=1 \
 		-artifact_prefix=$(SDK_TEST_DIR)/c/ $(SDK_TEST_DIR)/c/corpus $(SDK_C_DIR)/test/corpus \
 		>$(SDK_TEST_DIR)/c/fuzz.log 2>&1 || { cat $(SDK_TEST_DIR)/c/fuzz.log; exit 1; }
 	@grep -E '^(Done |stat::number_of_executed_units)' $(SDK_TEST_DIR)/c/fuzz.log

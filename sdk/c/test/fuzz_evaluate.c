@@ -5,7 +5,7 @@
  * reads back. AddressSanitizer and UBSan catch out-of-bounds reads and
  * undefined behaviour. Seeds are in corpus/.
  *
- *   make sdk-c-fuzz FUZZTIME=60     runs it for 60 seconds
+ *   make sdk-c-fuzz SDK_C_FUZZTIME=60     runs it for 60 seconds
  */
 #include <stdint.h>
 #include <stdlib.h>
