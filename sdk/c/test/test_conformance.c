@@ -143,6 +143,15 @@ TEST(unknown_fields_key_order_and_keys) {
                "{\"items\":[{\"id\":\"a\\\"b\\\\c\\u0000\xc3\xa9\",\"result\":\"ALLOW\"}]}");
 }
 
+/* Regression (UBSan): an absent string is {NULL, 0}, and writing one did
+ * NULL + 0 in w_string. Items without id, a principal without fields. */
+TEST(absent_strings_are_written_as_empty) {
+    CHECK_EVAL("{\"principal\":{},\"items\":[{\"permission\":{\"type\":\"basic\",\"name\":\"conf.allow\"}},"
+               "{\"id\":null,\"permission\":{\"name\":\"conf.reason\"}}]}",
+               "{\"items\":[{\"id\":\"\",\"result\":\"ALLOW\"},{\"id\":\"\",\"result\":\"ALLOW\",\"reason\":"
+               "\"name=conf.reason type= action=- resourceType=- ref=- principal= user=- subject=- actor=- owners=\"}]}");
+}
+
 TEST(whitespace) {
     CHECK_EVAL(" \t\r\n{ \t\r\n\"principal\" \t\r\n: \t\r\n{ \"type\" : \"none\" } , \"items\"\n:\n[\n{\"id\"\t:\t\"0\"\r,"
                "\r\"permission\" : { \"type\" : \"basic\" , \"name\" : \"conf.allow\" , \"attributes\" : { } } } ] } \n",
@@ -303,6 +312,7 @@ int main(void) {
     RUN(unicode_and_surrogates);
     RUN(every_criteria_shape);
     RUN(unknown_fields_key_order_and_keys);
+    RUN(absent_strings_are_written_as_empty);
     RUN(whitespace);
     RUN(wrong_types_are_bad_input);
     RUN(truncated_input_fails_cleanly);
