@@ -74,7 +74,7 @@ fmt-check:
 # merely reached its -fuzztime with a bare "context deadline exceeded"
 # (go.dev/issue/75804); such a run, which wrote no failing input, is reported
 # and not counted as a failure. Any other failure stops the loop.
-FUZZ_PKGS := ./abi ./host/internal/meter ./host/httpapi ./host/decisionlog ./host
+FUZZ_PKGS := ./abi ./host/internal/meter ./host/httpapi ./host/decisionlog ./host ./host/internal/module
 fuzz:
 	@rm -rf build/fuzz && mkdir -p build/fuzz
 	@for pkg in $(FUZZ_PKGS); do \
