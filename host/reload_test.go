@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/reliability"
 )
 
 func copyFixture(t testing.TB, dir, name, fixture string) {
@@ -214,6 +215,8 @@ func TestRequireSealRefusesEveryTruncation(t *testing.T) {
 	require.Equal(t, StatusError, st.Status)
 	require.True(t, st.Sealed)
 	require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
+	reliability.Record(t, 14, "a sealed module cut at every byte, requireSeal: activated",
+		"0 of %d cuts; a truncated copy over the serving module left it serving", len(sealed))
 }
 
 // Running out of fuel counts toward quarantine; outliving the wall-clock

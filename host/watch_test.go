@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/reliability"
 )
 
 // watching starts Watch on dir and returns the host; the watch stops and
@@ -116,13 +118,17 @@ func TestWatchSlowWriter(t *testing.T) {
 		require.NoError(t, err)
 		time.Sleep(5 * time.Millisecond)
 	}
+	lastWrite := time.Now()
 	close(stop)
 	wg.Wait()
 	require.NoError(t, f.Close())
 	require.Nil(t, bad.Load(), "a partial file was looked at while it was being written")
 	require.Eventually(t, func() bool { return policyNames(h)["slow"] != "" }, 30*time.Second, 10*time.Millisecond)
+	active := time.Since(lastWrite)
 	st := status(t, h, "slow")
 	require.Equal(t, StatusOK, st.Status, st.Message)
+	reliability.Record(t, 14, fmt.Sprintf("in-place writer, %d KiB in 64 KiB chunks with 5 ms pauses (debounce 250 ms): partial file looked at; last write to active",
+		len(wasm)>>10), "0 times; %.0f ms", float64(active)/float64(time.Millisecond))
 }
 
 // A Kubernetes ConfigMap volume updates by swapping the "..data" symlink;
