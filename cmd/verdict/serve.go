@@ -132,15 +132,7 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 		_ = h.Close(context.Background())
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: st.Timeouts.ReadHeader,
-		ReadTimeout:       st.Timeouts.Read,
-		WriteTimeout:      st.Timeouts.Write,
-		IdleTimeout:       st.Timeouts.Idle,
-		MaxHeaderBytes:    st.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(st, handler, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "basePath", st.HTTP.BasePath, "version", version)
@@ -191,6 +183,24 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 		return serveErr
 	}
 	return nil
+}
+
+// newHTTPServer returns the http.Server that serve runs handler with: the
+// server.timeouts.* and server.maxHeaderBytes settings (reliability.md §3),
+// because net/http's zero values mean no timeout at all, and a slowloris
+// client could then hold a connection, a goroutine and a file descriptor
+// forever. The server's own errors (TLS handshakes, accept retries) go to log
+// at warn level.
+func newHTTPServer(st *settings, handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: st.Timeouts.ReadHeader,
+		ReadTimeout:       st.Timeouts.Read,
+		WriteTimeout:      st.Timeouts.Write,
+		IdleTimeout:       st.Timeouts.Idle,
+		MaxHeaderBytes:    st.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // statusOf adapts a function to metrics.StatusSource.
