@@ -407,3 +407,28 @@ func TestRow15ConcurrentReloads(t *testing.T) {
 	require.LessOrEqual(t, got, baseline+2, "goroutines after %d reloads, Watch and Close", reloads)
 	reliability.Record(t, 15, "goroutines after Watch and Close vs baseline", "%d vs %d", got, baseline)
 }
+
+// Row 9: a call abandoned at the wall-clock backstop that then runs out of
+// fuel (or traps) failed by the module's own doing, and counts toward
+// quarantine. A regression: late failures were not counted, so a module
+// whose failures outlast the backstop (a stack overflow takes seconds with
+// wazero's compiler) was never quarantined and cost seconds of CPU per
+// request.
+func TestRow9LateFailuresCountTowardQuarantine(t *testing.T) {
+	cfg := testConfig()
+	cfg.CallTimeout = time.Millisecond // abandoned long before fuel stops fib(45) (about 30 ms)
+	cfg.Instances = 1
+	cfg.QuarantineFailures = 3
+	h := newHost(t, cfg, "fib")
+	for i := 0; i < 3; i++ {
+		d := decideOne(t, h, basic("x"))
+		require.Equal(t, abi.Deny, d.Result)
+		require.Contains(t, d.Reason, "timeout")
+		require.Eventually(t, func() bool { return status(t, h, "fib").Counters.Stuck == 0 }, 60*time.Second, time.Millisecond)
+	}
+	st := status(t, h, "fib")
+	require.Equal(t, StatusQuarantined, st.Status, "three calls that ran out of fuel, late or not")
+	d := decideOne(t, h, basic("x"))
+	require.Contains(t, d.Reason, "quarantined since")
+	reliability.Record(t, 9, "3 calls abandoned at a 1 ms backstop that then ran out of fuel", "quarantined (late failures count)")
+}

@@ -65,7 +65,7 @@ func TestRow13SwapsUnderLoad(t *testing.T) {
 		require.NoError(t, err)
 		files[v] = b
 	}
-	w := newRowWorld(t, func(c *host.Config) { c.CallTimeout = 10 * time.Second }, nil,
+	w := newRowWorld(t, nil, nil,
 		invariantModule{name: "a", fixture: "allow-one"}, invariantModule{name: "b", fixture: "allow-one"})
 	item := `[` + basicItem("x", "catalog.entity.create") + `]`
 
@@ -204,8 +204,9 @@ func TestRow18DecisionLogFailure(t *testing.T) {
 				r := w.authorize(i%2 == 1, items)
 				require.NoError(t, r.err)
 				require.Len(t, r.items, 2)
-				require.Equal(t, "ALLOW", r.items[0].Result)
-				require.Equal(t, "DENY", r.items[1].Result)
+				require.Equal(t, "ALLOW", r.items[0].Result, r.items[0].Reason)
+				require.Equal(t, "DENY", r.items[1].Result, r.items[1].Reason)
+				require.Contains(t, r.items[1].Reason, "wat says no")
 				lat = append(lat, r.took)
 			}
 			growth := int64(heapAfterGC()) - int64(base)

@@ -44,6 +44,9 @@ func newRowWorld(t testing.TB, hostCfg func(*host.Config), opts []httpapi.Option
 	w := &rowWorld{dir: t.TempDir()}
 	hcfg := host.DefaultConfig()
 	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
+	// Fuel stops runaways; the wall-clock backstop is set far out so that a
+	// loaded test machine does not turn healthy calls into timeouts.
+	hcfg.CallTimeout = time.Minute
 	hcfg.Claims = map[string][]string{}
 	for _, m := range mods {
 		copyInto(t, w.dir, m.name+".wasm", m.fixture)
@@ -209,8 +212,7 @@ func TestRow7TrapsAtVolume(t *testing.T) {
 		mods = append(mods, invariantModule{f, f, []string{f + ".*"}})
 	}
 	w := newRowWorld(t, func(c *host.Config) {
-		c.CallTimeout = 30 * time.Second // the traps, not the backstop, end the calls
-		c.QuarantineFailures = 1 << 30   // keep them running
+		c.QuarantineFailures = 1 << 30 // keep them running
 	}, nil, mods...)
 	okItems := `[` + basicItem("n", "ok.n") + `]`
 	probe := func(n int) []time.Duration {
@@ -294,7 +296,6 @@ func TestRow7TrapsAtVolume(t *testing.T) {
 func TestRow8Loops(t *testing.T) {
 	mods := []invariantModule{{"ok", "allow-one", []string{"ok.*"}}, {"loop", "loop", []string{"loop.*"}}}
 	w := newRowWorld(t, func(c *host.Config) {
-		c.CallTimeout = 10 * time.Second // fuel, not the backstop, stops the loop
 		c.QuarantineFailures = 1 << 30
 	}, nil, mods...)
 	loopItems := `[` + basicItem("l", "loop.x") + `]`
@@ -315,7 +316,7 @@ func TestRow8Loops(t *testing.T) {
 	}
 
 	// Quarantine: the third timeout within the window quarantines.
-	q := newRowWorld(t, func(c *host.Config) { c.CallTimeout = 10 * time.Second }, nil, mods...)
+	q := newRowWorld(t, nil, nil, mods...)
 	for i := 0; i < 3; i++ {
 		r := q.authorize(false, loopItems)
 		require.NoError(t, r.err)
@@ -343,7 +344,6 @@ func TestRow8Loops(t *testing.T) {
 // their fuel runs out.
 func loopsInFlight(t *testing.T, mods []invariantModule, instances int) {
 	w := newRowWorld(t, func(c *host.Config) {
-		c.CallTimeout = 10 * time.Second
 		c.QuarantineFailures = 1 << 30
 		c.Instances = instances
 	}, nil, mods...)

@@ -175,11 +175,22 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 		m.count.stuck.Add(1)
 		abandoned = true
 		go func() {
-			<-done
+			r := <-done
 			if release != nil {
 				release()
 			}
 			inst.close(ctx)
+			// A call that traps or runs out of fuel after it was abandoned
+			// failed by the module's own doing, only late: it counts toward
+			// quarantine. (Its error reads as a timeout: the call's context
+			// is done by now, but guests never stop for it.) Otherwise a
+			// module whose traps take seconds, such as a stack overflow
+			// under wazero's compiler, is never quarantined and holds a core
+			// for seconds per request.
+			var ce *CallError
+			if errors.As(r.err, &ce) && (ce.Kind == KindTrap || ce.Kind == KindTimeout) {
+				m.noteFailure()
+			}
 			m.count.stuck.Add(-1)
 			<-m.slots
 		}()
