@@ -49,6 +49,15 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// CloseWrite lets net/http half-close the connection after refusing a body
+// (it sends FIN, then waits before closing), as on a plain TCP listener.
+func (c *countingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (l *countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
