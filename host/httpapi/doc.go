@@ -20,8 +20,9 @@
 //  3. service principals are refused (403 NotAllowedError);
 //  4. the body is validated like Backstage's zod schema (400 InputError whose
 //     message is the JSON dump of zod-shaped issues; unknown keys are
-//     stripped, not rejected), and more than Limits.BatchItems items is 400
-//     (a declared deviation: Backstage has no cap);
+//     stripped, not rejected), and more than Limits.BatchItems items or
+//     Limits.ResourceRefs resourceRef elements is 400 (a declared
+//     deviation: Backstage has no cap);
 //  5. the direct-user rule (a user without an actor may not ask about a
 //     resource permission without a resourceRef: 400 InputError);
 //  6. the user's ownership is found, the Decider is asked and CONDITIONAL
