@@ -51,17 +51,18 @@ var classes = map[int]string{
 
 // fuzzRows maps fuzz targets to the row whose inputs they generate.
 var fuzzRows = map[string]int{
-	"FuzzAuthorize":      1,
-	"FuzzDecodeRequest":  1,
-	"FuzzAppendRequest":  2,
-	"FuzzDecodeAnswer":   11,
-	"FuzzParseResponse":  11,
-	"FuzzGuestOutput":    11,
-	"FuzzLoadModule":     12,
-	"FuzzInstrument":     12,
-	"FuzzSDKConformance": 2,
-	"FuzzAppendJSON":     18,
-	"FuzzParseYAML":      0,
+	"FuzzAuthorize":        1,
+	"FuzzDecodeRequest":    1,
+	"FuzzAppendRequest":    2,
+	"FuzzCheckUnambiguous": 2,
+	"FuzzDecodeAnswer":     11,
+	"FuzzParseResponse":    11,
+	"FuzzGuestOutput":      11,
+	"FuzzLoadModule":       12,
+	"FuzzInstrument":       12,
+	"FuzzSDKConformance":   2,
+	"FuzzAppendJSON":       18,
+	"FuzzParseYAML":        0,
 }
 
 func main() {

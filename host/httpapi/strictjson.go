@@ -31,33 +31,65 @@ import (
 // a map takes over, so that an object with many keys costs linear time.
 const maxListedKeys = 16
 
-// keySet holds the keys seen in one object.
-type keySet struct {
-	list []string
-	set  map[string]struct{}
+// span locates one unescaped key in keyChecker.arena.
+type span struct{ start, end int }
+
+// container is an open object or array.
+type container struct {
+	array bool
+	// first is the index in keys of the object's first key, and arena the
+	// length of the arena when the object opened.
+	first, arena int
+	// set holds the object's keys once it has more than maxListedKeys.
+	set map[string]struct{}
 }
 
-// add records key and reports false if it was already there.
-func (k *keySet) add(key []byte) bool {
-	if k.set != nil {
-		if _, dup := k.set[string(key)]; dup {
+// keyChecker finds repeated keys with one arena for the keys of every open
+// object, so that the common case (a few keys per object) does not
+// allocate per key.
+type keyChecker struct {
+	arena []byte
+	keys  []span
+	open  []container
+}
+
+func (c *keyChecker) push(array bool) {
+	c.open = append(c.open, container{array: array, first: len(c.keys), arena: len(c.arena)})
+}
+
+func (c *keyChecker) pop() {
+	top := c.open[len(c.open)-1]
+	c.open = c.open[:len(c.open)-1]
+	if !top.array {
+		c.keys, c.arena = c.keys[:top.first], c.arena[:top.arena]
+	}
+}
+
+func (c *keyChecker) inObject() bool { return len(c.open) > 0 && !c.open[len(c.open)-1].array }
+
+// add records the key just appended to the arena from start, and reports
+// false if the innermost object has it already.
+func (c *keyChecker) add(start int) bool {
+	top := &c.open[len(c.open)-1]
+	key := c.arena[start:]
+	if top.set != nil {
+		if _, dup := top.set[string(key)]; dup {
 			return false
 		}
-		k.set[string(key)] = struct{}{}
+		top.set[string(key)] = struct{}{}
 		return true
 	}
-	for _, s := range k.list {
-		if s == string(key) {
+	for _, k := range c.keys[top.first:] {
+		if string(c.arena[k.start:k.end]) == string(key) {
 			return false
 		}
 	}
-	k.list = append(k.list, string(key))
-	if len(k.list) > maxListedKeys {
-		k.set = make(map[string]struct{}, 2*len(k.list))
-		for _, s := range k.list {
-			k.set[s] = struct{}{}
+	c.keys = append(c.keys, span{start, len(c.arena)})
+	if n := len(c.keys) - top.first; n > maxListedKeys {
+		top.set = make(map[string]struct{}, 2*n)
+		for _, k := range c.keys[top.first:] {
+			top.set[string(c.arena[k.start:k.end])] = struct{}{}
 		}
-		k.list = nil
 	}
 	return true
 }
@@ -69,34 +101,40 @@ func checkUnambiguous(data []byte) error {
 	if !utf8.Valid(data) {
 		return newError(nameInput, "request body is not valid UTF-8")
 	}
-	var stack []*keySet // nil for an array
-	var key []byte
+	var c keyChecker
+	var scratch []byte
 	expectKey := false
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '{':
-			stack = append(stack, &keySet{})
+			c.push(false)
 			expectKey = true
 		case '[':
-			stack = append(stack, nil)
+			c.push(true)
 			expectKey = false
 		case '}', ']':
-			stack = stack[:len(stack)-1]
+			c.pop()
 			expectKey = false
 		case ',':
-			expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
+			expectKey = c.inObject()
 		case ':':
 			expectKey = false
 		case '"':
-			end, decoded, ok := unquoteStrict(data, i+1, key[:0])
+			var end int
+			ok := true
+			if expectKey {
+				start := len(c.arena)
+				end, c.arena, ok = unquoteStrict(data, i+1, c.arena)
+				if ok && !c.add(start) {
+					return newError(nameInput, "request body repeats the key "+quoteKey(c.arena[start:])+
+						" in one object (at position "+strconv.Itoa(i)+")")
+				}
+			} else {
+				end, scratch, ok = unquoteStrict(data, i+1, scratch[:0])
+			}
 			if !ok {
 				return newError(nameInput, "request body has a \\u escape of an unpaired UTF-16 surrogate at position "+
 					strconv.Itoa(i))
-			}
-			key = decoded
-			if expectKey && !stack[len(stack)-1].add(key) {
-				return newError(nameInput, "request body repeats the key "+quoteKey(key)+" in one object (at position "+
-					strconv.Itoa(i)+")")
 			}
 			i = end
 		}

@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -28,7 +32,10 @@ func TestCheckUnambiguous(t *testing.T) {
 		{"escaped keys that differ", `{"\u0069d":1,"iD":2,"ID":3,"id\u0000":4}`, ""},
 		{"surrogate pair", `{"a":"\ud83d\ude00","\ud83d\ude00":1}`, ""},
 		{"many distinct keys", manyKeys(100, "y"), ""},
+		{"many keys around a nested object with the same keys", `{"n":` + manyKeys(30, "y") + `,` + strings.TrimSuffix(manyKeys(30, "z")[1:], "}") + `,"m":` + manyKeys(30, "y") + `}`, ""},
 		{"repeated key", `{"a":1,"a":2}`, `repeats the key "a"`},
+		{"repeated after a big nested object closes", `{"a":` + manyKeys(30, "y") + `,"b":1,"a":2}`, `repeats the key "a"`},
+		{"repeated in a big object after a nested one", `{"n":{"k":1},` + manyKeys(30, "n")[1:], `repeats the key "n"`},
 		{"repeated after escaping", `{"id":1,"\u0069d":2}`, `repeats the key "id"`},
 		{"repeated nested in an array", `[1,{"x":[{"k":1,"j":{},"k":2}]}]`, `repeats the key "k"`},
 		{"repeated after a nested object closes", `{"a":{"b":1},"a":2}`, `repeats the key "a"`},
@@ -70,4 +77,69 @@ func TestRepeatedKeyIsRefused(t *testing.T) {
 	require.Contains(t, r.body, `"name":"InputError"`)
 	require.Contains(t, r.body, `repeats the key \"permission\"`)
 	require.Zero(t, f.numCalls(), "the policy is never asked")
+}
+
+// surrogateEscape matches what may be a \u escape of a surrogate.
+var surrogateEscape = regexp.MustCompile(`\\u[dD][89abcdefABCDEF]`)
+
+// FuzzCheckUnambiguous compares the repeated-key check with a reference
+// that walks encoding/json's tokens with a map per object, on every valid
+// JSON text that is UTF-8 and has no surrogate escape (those the reference
+// would read as U+FFFD).
+func FuzzCheckUnambiguous(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"a":2}`, `{"a":{"a":1},"b":[{"a":1},{"a":2,"b":3}]}`, `{"\u0061":1,"a":2}`,
+		`{"a":{"b":1},"a":2}`, `[{"x":1,"y":2,"z":3,"w":4,"v":5,"u":6,"t":7,"s":8,"r":9,"q":10,"p":11,"o":12,"n":13,"m":14,"l":15,"k":16,"j":17,"x":18}]`,
+		`{"k":"\"}","k\"":1,"k\\":2}`, `{"":[],"":{}}`, `{"a":"\ud83d\ude00"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) || !utf8.Valid(data) || surrogateEscape.Match(data) {
+			return
+		}
+		err := checkUnambiguous(data)
+		want := repeatsKey(data)
+		if (err != nil) != want {
+			t.Fatalf("checkUnambiguous %v, the reference finds a repeated key: %v, in %q", err, want, data)
+		}
+	})
+}
+
+// repeatsKey is the reference: any object of data repeats a key.
+func repeatsKey(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var stack []map[string]bool // nil for an array
+	expectKey := func() bool { return len(stack) > 0 && stack[len(stack)-1] != nil }
+	key := true
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, map[string]bool{})
+				key = true
+				continue
+			case '[':
+				stack = append(stack, nil)
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if expectKey() && key {
+				if stack[len(stack)-1][v] {
+					return true
+				}
+				stack[len(stack)-1][v] = true
+				key = false
+				continue
+			}
+		}
+		// A value was read: in an object, a key comes next.
+		key = true
+	}
 }
