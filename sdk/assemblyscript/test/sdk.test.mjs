@@ -303,3 +303,40 @@ test("configure with settings and files", () => {
 test("alloc refuses more than 256 MiB", () => {
   assert.equal(pol.exports.verdict_alloc((256 << 20) + 1), 0);
 });
+
+// mutate returns a copy of seed with a few random edits (xorshift32, so the
+// test is reproducible): byte replacements with JSON's special bytes, UTF-8
+// lead and continuation bytes, insertions, deletions and duplications.
+function mutator(state) {
+  const next = () => { state ^= state << 13; state ^= state >>> 17; state ^= state << 5; return state >>> 0; };
+  const special = enc.encode(`"\\{}[],:0u-.eE \t\n`);
+  return (seed) => {
+    let b = Array.from(seed);
+    for (let k = 1 + (next() % 4); k > 0; k--) {
+      const at = b.length ? next() % b.length : 0;
+      const pick = next() % 5;
+      const byte = next() % 3 === 0 ? [0x80, 0xbf, 0xc3, 0xe2, 0xed, 0xf0, 0xff, 0x00][next() % 8] : special[next() % special.length];
+      if (pick === 0) b[at] = byte;
+      else if (pick === 1) b.splice(at, 0, byte);
+      else if (pick === 2) b.splice(at, 1 + (next() % 8));
+      else if (pick === 3) b.splice(at, 0, ...b.slice(at, at + 1 + (next() % 16)));
+      else b = b.slice(0, at);
+    }
+    return new Uint8Array(b);
+  };
+}
+
+test("random mutations of requests: valid JSON out, answers or bad_input, never a trap", () => {
+  const seeds = [
+    req(USER, ritem("0", "conf.cond.nested"), item("1", "conf.reason")),
+    req(SERVICE, ritem("0", "conf.cond.params"), `{"id":"2","permission":{"type":"basic","name":"conf.reason"},"resourceRef":"\\ud83d\\ude00\\u00e9\\n"}`),
+    `{"x":[1,-2.5e+3,true,false,null,{"k":"\\ud800\\u0041"}],"items":[{"permission":{"name":"conf.allow","type":"basic"},"id":"\\u0000"}],"principal":{"type":"none"}}`,
+  ].map((s) => enc.encode(s));
+  const mutate = mutator(0x9e3779b9);
+  for (let i = 0; i < 5000; i++) {
+    const input = mutate(seeds[i % seeds.length]);
+    const out = conf.evaluate(input);
+    const v = JSON.parse(out);
+    assert.ok(Array.isArray(v.items) || (v.error && v.error.code === "bad_input"), out);
+  }
+});

@@ -278,3 +278,57 @@ fn empty_policy_is_refused() {
     let p = Policy::new("x", "1.0.0", &["a", ""], decide);
     assert!(describe(&p).is_none());
 }
+
+/// Mutator makes reproducible random edits (xorshift32): byte replacements
+/// with JSON's special bytes and UTF-8 lead and continuation bytes,
+/// insertions, deletions, duplications and truncations.
+struct Mutator(u32);
+
+impl Mutator {
+    fn next(&mut self) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0 as usize
+    }
+
+    fn mutate(&mut self, seed: &[u8]) -> Vec<u8> {
+        const SPECIAL: &[u8] = b"\"\\{}[],:0u-.eE \t\n";
+        const UTF8: &[u8] = &[0x80, 0xbf, 0xc3, 0xe2, 0xed, 0xf0, 0xff, 0x00];
+        let mut b = seed.to_vec();
+        for _ in 0..1 + self.next() % 4 {
+            let at = if b.is_empty() { 0 } else { self.next() % b.len() };
+            let byte = if self.next() % 3 == 0 { UTF8[self.next() % UTF8.len()] } else { SPECIAL[self.next() % SPECIAL.len()] };
+            match self.next() % 5 {
+                0 if at < b.len() => b[at] = byte,
+                1 => b.insert(at, byte),
+                2 => {
+                    let end = (at + 1 + self.next() % 8).min(b.len());
+                    b.drain(at..end);
+                }
+                3 => {
+                    let end = (at + 1 + self.next() % 16).min(b.len());
+                    let dup: Vec<u8> = b[at..end].to_vec();
+                    b.splice(at..at, dup);
+                }
+                _ => b.truncate(at),
+            }
+        }
+        b
+    }
+}
+
+#[test]
+fn random_mutations_give_answers_or_bad_input() {
+    let seeds = [
+        req("cond.shapes", true, r#","resourceRef":"\ud83d\ude00\u00e9\n""#),
+        req("echo", false, r#","resourceRef":"a\"b\\c\u0000""#),
+        r#"{"x":[1,-2.5e+3,true,false,null,{"k":"\u0041"}],"items":[{"permission":{"name":"cond.ok","type":"resource","resourceType":"t"},"id":"\u0000"}],"principal":{"type":"none"}}"#.to_string(),
+    ];
+    let mut m = Mutator(0x9e37_79b9);
+    for i in 0..5000 {
+        let input = m.mutate(seeds[i % seeds.len()].as_bytes());
+        let out: Value = serde_json::from_slice(&evaluate(&POLICY, &input)).expect("the output is JSON");
+        assert!(out["items"].is_array() || out["error"]["code"] == "bad_input", "{}", out);
+    }
+}
