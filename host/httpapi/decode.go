@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -32,21 +33,54 @@ func isJSON(r *http.Request) (bool, error) {
 	return true, nil
 }
 
-// bufPool recycles request body buffers; decoded values copy what they
+// bodyPool recycles request body buffers; decoded values copy what they
 // keep, so a buffer is free again once the body is decoded. Buffers that
 // grew past maxPooledBuffer are dropped rather than kept alive.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 const maxPooledBuffer = 64 << 10
 
-func getBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+func getBody() *[]byte { return bodyPool.Get().(*[]byte) }
 
-func putBuffer(b *bytes.Buffer) {
-	if b.Cap() > maxPooledBuffer {
+func putBody(b *[]byte) {
+	if cap(*b) > maxPooledBuffer {
 		return
 	}
-	b.Reset()
-	bufPool.Put(b)
+	*b = (*b)[:0]
+	bodyPool.Put(b)
+}
+
+// readBody reads r to EOF into *buf, replacing its contents. The buffer
+// doubles as it fills but never grows past maxCap (reading stops anyway
+// at the limit): bytes.Buffer.ReadFrom would double a body just past half
+// the limit to twice the limit, and with many clients streaming bodies at
+// once that is twice the memory. sizeHint, when positive, is the declared
+// length: the buffer is sized for it (plus one byte to see EOF) at once.
+func readBody(buf *[]byte, r io.Reader, sizeHint int64, maxCap int) error {
+	b := (*buf)[:0]
+	if sizeHint > 0 && int(sizeHint) < maxCap && cap(b) < int(sizeHint)+1 {
+		b = make([]byte, 0, sizeHint+1)
+	}
+	defer func() { *buf = b }()
+	for {
+		if len(b) == cap(b) {
+			c := min(max(2*cap(b), 4<<10), maxCap)
+			if c <= len(b) { // only if r yields more than it promised
+				c = len(b) + 4<<10
+			}
+			nb := make([]byte, len(b), c)
+			copy(nb, b)
+			b = nb
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // unwrapWriter returns the http.ResponseWriter that w wraps, through any
@@ -72,14 +106,15 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, &apiError{name: namePayloadTooLarge, message: "request entity too large",
 			tooLarge: &tooLarge{limit: limit, length: r.ContentLength}}
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
+	buf := getBody()
+	defer putBody(buf)
 	// MaxBytesReader gets net/http's own writer, not our wrappers: only
 	// that one learns that the limit was hit, and then answers with
 	// "Connection: close" instead of reading on to reuse the connection.
+	// It yields at most limit bytes, then an error: limit+1 bytes of room
+	// are enough to see either the error or EOF.
 	rw := unwrapWriter(w)
-	_, err := buf.ReadFrom(http.MaxBytesReader(rw, r.Body, limit))
-	if err != nil {
+	if err := readBody(buf, http.MaxBytesReader(rw, r.Body, limit), r.ContentLength, int(limit)+1); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			// Read no more of this body. After the handler, net/http
@@ -92,7 +127,7 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, &apiError{name: nameBadRequest, message: "request aborted"}
 	}
-	return parseBody(buf.Bytes(), s.cfg.Limits.JSONDepth)
+	return parseBody(*buf, s.cfg.Limits.JSONDepth)
 }
 
 // parseBody decodes a request body read in full: the top level must be an
