@@ -83,7 +83,11 @@ type invariantCase struct {
 	errNm  string // the envelope's error name when status is not 200
 	reason string // in the reason of every failing item
 	allow  bool   // a control: the first failing item is ALLOW
-	check  func(e *invariantEnv)
+	// neighbourFirst names the neighbour so that it runs before the fail
+	// module: modules run one after another within the request deadline,
+	// so once it has passed, every module after it fails closed too.
+	neighbourFirst bool
+	check          func(e *invariantEnv)
 }
 
 func TestFailClosedInvariant(t *testing.T) {
@@ -120,6 +124,15 @@ func TestFailClosedInvariant(t *testing.T) {
 				require.Eventually(e.t, func() bool { return e.h.Ready() == nil }, 60*time.Second, 20*time.Millisecond)
 			}},
 
+		// The request deadline passes during the call: the call is
+		// abandoned, later ones find the slot held by it.
+		{name: "request deadline", fail: "slow-recursion", reason: "module fail failed: ", slow: true, neighbourFirst: true,
+			hostCfg: func(c *host.Config) { c.Fuel = 1 << 62; c.Instances = 1 },
+			apiCfg:  func(c *httpapi.Config) { c.Limits.RequestTimeout = 100 * time.Millisecond },
+			check: func(e *invariantEnv) {
+				require.Eventually(e.t, func() bool { return e.h.Ready() == nil }, 2*time.Minute, 20*time.Millisecond)
+			}},
+
 		// Bad output, each kind, and oversized output.
 		{name: "bad output: not JSON", fail: "garbage", reason: "module fail failed: bad output: output is not a valid response"},
 		{name: "bad output: packed 0", fail: "zero", reason: "module fail failed: bad output: the guest returned 0"},
@@ -153,8 +166,10 @@ func TestFailClosedInvariant(t *testing.T) {
 				require.Zero(e.t, policy(e.h, "shadow").Counters.Calls, "no guest call for an unclaimed permission")
 			}},
 
-		// No snapshot yet: the whole request is 503.
+		// No snapshot yet, or the host shut down: the whole request is 503.
 		{name: "no snapshot yet", fail: "allow-one", noLoad: true, status: http.StatusServiceUnavailable, errNm: "ServiceUnavailableError"},
+		{name: "host closed", fail: "allow-one", status: http.StatusServiceUnavailable, errNm: "ServiceUnavailableError",
+			prepare: func(e *invariantEnv) { require.NoError(e.t, e.h.Close(context.Background())) }},
 
 		// Broken replacements of the fail module (a deny-one) activated
 		// while requests run: the previous version keeps serving.
@@ -284,7 +299,11 @@ func invariantBatches(cond bool) [][]invariantItem {
 func startInvariant(t *testing.T, tc invariantCase) *invariantEnv {
 	t.Helper()
 	e := &invariantEnv{t: t, dir: t.TempDir()}
-	mods := []invariantModule{{"ok", "allow-one", []string{"ok.*"}}}
+	ok := "ok"
+	if tc.neighbourFirst {
+		ok = "0-ok"
+	}
+	mods := []invariantModule{{ok, "allow-one", []string{"ok.*"}}}
 	switch {
 	case tc.cond:
 		mods = append(mods, invariantModule{"fail", "cond-everything", []string{"catalog.entity.read"}})
@@ -297,7 +316,7 @@ func startInvariant(t *testing.T, tc invariantCase) *invariantEnv {
 	hcfg := host.DefaultConfig()
 	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
 	hcfg.CallTimeout = 2 * time.Minute // fuel or the trap, not this backstop, ends the call
-	hcfg.QuarantineFailures = 1 << 30   // every request walks the path itself
+	hcfg.QuarantineFailures = 1 << 30  // every request walks the path itself
 	hcfg.Claims = map[string][]string{}
 	for _, m := range mods {
 		copyInto(t, e.dir, m.name+".wasm", m.fixture)
