@@ -154,6 +154,13 @@ func instantiateBare(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule 
 // _initialize and verdict_configure if exported, each with a large budget.
 func instantiate(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule {
 	t.Helper()
+	return instantiateConfigured(t, rt, wasm, []byte(`{"settings":null,"files":{}}`))
+}
+
+// instantiateConfigured is instantiate with configure as verdict_configure's
+// input.
+func instantiateConfigured(t testing.TB, rt wazero.Runtime, wasm, configure []byte) *guestModule {
+	t.Helper()
 	ctx := context.Background()
 	g := instantiateBare(t, rt, wasm)
 	mod := g.mod
@@ -161,7 +168,7 @@ func instantiate(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule {
 		require.NoError(t, f.CallWithStack(ctx, g.stack))
 	}
 	if mod.ExportedFunction("verdict_configure") != nil {
-		out, err := g.call(ctx, "verdict_configure", []byte(`{"settings":null,"files":{}}`))
+		out, err := g.call(ctx, "verdict_configure", configure)
 		require.NoError(t, err)
 		require.JSONEq(t, `{"ok":true}`, string(out))
 	}
