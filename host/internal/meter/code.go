@@ -9,6 +9,7 @@ const (
 	opElse        = 0x05
 	opEnd         = 0x0b
 	opLocalGet    = 0x20
+	opLocalSet    = 0x21
 	opLocalTee    = 0x22
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
@@ -36,15 +37,24 @@ const (
 // it may skip (see fold).
 const foldLimit = 12
 
-// insert is a charge to add before body offset pos: the charge of segment
-// region (when dynamic < 0), or a dynamic charge.
+// What an insert adds.
+const (
+	insSegment = iota // the charge of segment arg
+	insDynamic        // a dynamic charge of kind arg
+	insFlush          // store the fuel local into the global (before a call or an exit)
+	insReload         // load the global into the fuel local (after a call)
+)
+
+// insert is code to add before body offset pos.
 type insert struct {
-	pos     int
-	region  int
-	dynamic int
+	pos  int
+	kind int
+	arg  int
 }
 
-// rewriteCode returns the code section's new contents.
+// rewriteCode returns the code section's new contents. A first pass over
+// the bodies finds the direct calls of each (see buildGraph); the second
+// rewrites them.
 func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 	at := c.pos
 	n, err := c.u32()
@@ -54,31 +64,46 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 	if int(n) != len(m.funcTypes) {
 		return nil, errAt(ErrMalformed, at, "%d function bodies for %d functions", n, len(m.funcTypes))
 	}
-	out := appendU32(make([]byte, 0, (c.end-c.pos)*5/4+16), n)
+	bodies := make([]reader, n)
+	fns := make([]calls, n)
 	var fb funcBody
-	for i := uint32(0); i < n; i++ {
+	for i := range bodies {
 		size, err := c.u32()
 		if err != nil {
 			return nil, err
 		}
-		body, err := c.sub(size)
-		if err != nil {
+		if bodies[i], err = c.sub(size); err != nil {
 			return nil, err
 		}
 		t := m.funcTypes[i]
 		if int(t) >= len(m.params) {
-			return nil, errAt(ErrMalformed, body.pos, "function %d has type %d of %d", i, t, len(m.params))
+			return nil, errAt(ErrMalformed, bodies[i].pos, "function %d has type %d of %d", i, t, len(m.params))
 		}
-		fb.reset(body, m.params[t], fuel)
+		fb.reset(bodies[i], m.params[t], fuel, nil, i)
+		fb.info = &fns[i]
+		fns[i].bounded = true
+		if _, err := fb.rewrite(); err != nil {
+			return nil, err
+		}
+	}
+	if !c.done() {
+		return nil, errAt(ErrMalformed, c.pos, "code section has %d bytes after its last body", c.end-c.pos)
+	}
+	g := buildGraph(m, fns)
+	out := appendU32(make([]byte, 0, (c.end-at)*5/4+16), n)
+	for i, body := range bodies {
+		if g.prepaid[i] {
+			out = appendU32(out, uint32(body.end-body.pos))
+			out = append(out, body.b[body.pos:body.end]...)
+			continue
+		}
+		fb.reset(body, m.params[m.funcTypes[i]], fuel, g, i)
 		nb, err := fb.rewrite()
 		if err != nil {
 			return nil, err
 		}
 		out = appendU32(out, uint32(len(nb)))
 		out = append(out, nb...)
-	}
-	if !c.done() {
-		return nil, errAt(ErrMalformed, c.pos, "code section has %d bytes after its last body", c.end-c.pos)
 	}
 	return out, nil
 }
@@ -94,11 +119,13 @@ type funcBody struct {
 	inserts []insert
 	frames  []frame
 	out     []byte
-	// loops or calls: whether the body has a loop or makes a call. A body
-	// with neither is a leaf whose work is bounded by its size: its entry
-	// charge needs no trap test of its own (the caller's next check, at a
-	// loop header or a calling function's entry, traps instead).
-	loops bool
+	local   uint32 // the fuel local
+	global  bool   // charge the global directly, without the local
+	index   int    // the function's index among defined functions
+	// g is nil in the first pass, which records the body's calls in info;
+	// the second pass rewrites the body.
+	g    *graph
+	info *calls
 }
 
 // seg is a segment: a run of instructions that control can only enter at
@@ -119,10 +146,9 @@ type frame struct {
 	opener int // the segment holding the block, loop or if instruction
 }
 
-func (f *funcBody) reset(r reader, params, fuel uint32) {
-	f.r, f.params, f.fuel = r, params, fuel
+func (f *funcBody) reset(r reader, params, fuel uint32, g *graph, index int) {
+	f.r, f.params, f.fuel, f.g, f.index, f.info = r, params, fuel, g, index, nil
 	f.segs, f.inserts, f.frames, f.out = f.segs[:0], f.inserts[:0], f.frames[:0], f.out[:0]
-	f.loops = false
 }
 
 func (f *funcBody) rewrite() ([]byte, error) {
@@ -143,7 +169,7 @@ func (f *funcBody) rewrite() ([]byte, error) {
 		}
 		locals += uint64(n)
 	}
-	if locals >= 1<<32-1 {
+	if locals >= 1<<32-2 {
 		return nil, errAt(ErrMalformed, start, "too many locals")
 	}
 	code := r.pos
@@ -152,37 +178,52 @@ func (f *funcBody) rewrite() ([]byte, error) {
 	if err := f.scan(); err != nil {
 		return nil, err
 	}
-	f.fold()
-	if !f.loops {
-		f.segs[0].check = false
+	if f.g == nil {
+		return nil, nil // first pass
 	}
-	// Re-encode the locals, with a scratch i32 for dynamic charges if needed.
-	scratch := uint32(locals)
+	f.fold()
+	f.segs[0].check = f.g.check[f.index]
+	// A function with a loop keeps the fuel in a local (a register), from
+	// its entry to each call and exit; one without charges the global.
+	f.global = !f.g.loops[f.index]
+	// Re-encode the locals with the fuel local (an i64) if needed and, for
+	// dynamic charges, a scratch i32.
+	f.local = uint32(locals)
+	scratch, added := f.local, uint32(0)
+	if !f.global {
+		scratch, added = scratch+1, 1
+	}
 	dynamic := false
 	for _, in := range f.inserts {
-		dynamic = dynamic || in.dynamic >= 0
+		dynamic = dynamic || in.kind == insDynamic
 	}
-	out := f.out
 	if dynamic {
-		out = appendU32(out, groups+1)
-		out = append(out, r.b[startOfGroups(r.b, start):code]...)
+		added++
+	}
+	out := appendU32(f.out, groups+added)
+	out = append(out, r.b[startOfGroups(r.b, start):code]...)
+	if !f.global {
+		out = append(out, 1, 0x7e)
+	}
+	if dynamic {
 		out = append(out, 1, 0x7f)
-	} else {
-		out = append(out, r.b[start:code]...)
 	}
 	prev := code
 	for _, in := range f.inserts {
-		if in.dynamic < 0 && f.segs[in.region].dropped {
+		if in.kind == insSegment && f.segs[in.arg].dropped || f.global && (in.kind == insFlush || in.kind == insReload) {
 			continue
 		}
 		out = append(out, r.b[prev:in.pos]...)
 		prev = in.pos
-		if s := &f.segs[in.region]; in.dynamic < 0 && s.check {
-			out = f.appendCheck(out, s.cost)
-		} else if in.dynamic < 0 {
-			out = f.appendCharge(out, s.cost)
-		} else {
-			out = f.appendDynamic(out, in.dynamic, scratch)
+		switch in.kind {
+		case insSegment:
+			out = f.appendSegment(out, in.arg)
+		case insDynamic:
+			out = f.appendDynamic(out, in.arg, scratch)
+		case insFlush:
+			out = f.appendFlush(out)
+		case insReload:
+			out = f.appendReload(out)
 		}
 	}
 	out = append(out, r.b[prev:r.end]...)
@@ -199,35 +240,78 @@ func startOfGroups(b []byte, start int) int {
 	return start + 1
 }
 
-// appendCheck appends: fuel -= cost; if fuel < 0 { unreachable }.
-func (f *funcBody) appendCheck(out []byte, cost int64) []byte {
-	return f.appendTrap(f.appendCharge(out, cost))
+// appendSegment appends the charge of segment i and, if the segment checks,
+// its trap test.
+func (f *funcBody) appendSegment(out []byte, i int) []byte {
+	s := &f.segs[i]
+	out = f.appendFuel(out, i == 0)
+	out = append(out, opI64Const)
+	out = appendS64(out, s.cost)
+	out = append(out, opI64Sub)
+	return f.appendStore(out, s.check)
 }
 
-// appendCharge appends: fuel -= cost.
-func (f *funcBody) appendCharge(out []byte, cost int64) []byte {
-	out = append(out, opGlobalGet)
-	out = appendU32(out, f.fuel)
-	out = append(out, opI64Const)
-	out = appendS64(out, cost)
-	out = append(out, opI64Sub, opGlobalSet)
+// appendFuel pushes the fuel: the global's value at the function's entry
+// or when the function charges the global directly, else the local's.
+func (f *funcBody) appendFuel(out []byte, entry bool) []byte {
+	if entry || f.global {
+		out = append(out, opGlobalGet)
+		return appendU32(out, f.fuel)
+	}
+	out = append(out, opLocalGet)
+	return appendU32(out, f.local)
+}
+
+// appendStore stores the new fuel value on top of the stack into the global
+// or the local and, if check, traps when it is negative (storing it into
+// the global first):
+//
+//	global.set $fuel  [global.get $fuel  i64.const 0  i64.lt_s  if  unreachable  end]
+//	local.set $f | local.tee $f  i64.const 0  i64.lt_s  if  local.get $f  global.set $fuel  unreachable  end
+func (f *funcBody) appendStore(out []byte, check bool) []byte {
+	if f.global {
+		out = append(out, opGlobalSet)
+		out = appendU32(out, f.fuel)
+		if !check {
+			return out
+		}
+		out = append(out, opGlobalGet)
+		out = appendU32(out, f.fuel)
+		return append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opUnreachable, opEnd)
+	}
+	if !check {
+		out = append(out, opLocalSet)
+		return appendU32(out, f.local)
+	}
+	out = append(out, opLocalTee)
+	out = appendU32(out, f.local)
+	out = append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	out = f.appendFlush(out)
+	return append(out, opUnreachable, opEnd)
+}
+
+// appendFlush appends: $fuel = fuel.
+func (f *funcBody) appendFlush(out []byte) []byte {
+	out = append(out, opLocalGet)
+	out = appendU32(out, f.local)
+	out = append(out, opGlobalSet)
 	return appendU32(out, f.fuel)
 }
 
-// appendTrap appends: if fuel < 0 { unreachable }.
-func (f *funcBody) appendTrap(out []byte) []byte {
+// appendReload appends: fuel = $fuel.
+func (f *funcBody) appendReload(out []byte) []byte {
 	out = append(out, opGlobalGet)
 	out = appendU32(out, f.fuel)
-	return append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opUnreachable, opEnd)
+	out = append(out, opLocalSet)
+	return appendU32(out, f.local)
 }
 
 // appendDynamic appends a charge for the i32 count on top of the stack,
-// which it leaves in place: fuel -= f(count); if fuel < 0 { unreachable }.
+// which it leaves in place, and its trap test.
 func (f *funcBody) appendDynamic(out []byte, kind int, scratch uint32) []byte {
 	out = append(out, opLocalTee)
 	out = appendU32(out, scratch)
-	out = append(out, opGlobalGet)
-	out = appendU32(out, f.fuel)
+	out = f.appendFuel(out, false)
 	out = append(out, opLocalGet)
 	out = appendU32(out, scratch)
 	out = append(out, opI64ExtendU)
@@ -237,7 +321,6 @@ func (f *funcBody) appendDynamic(out []byte, kind int, scratch uint32) []byte {
 	case perPage:
 		out = append(out, opI64Const, 0x80, 0x08, opI64Mul) // 1024
 	}
-	out = append(out, opI64Sub, opGlobalSet)
-	out = appendU32(out, f.fuel)
-	return f.appendTrap(out)
+	out = append(out, opI64Sub)
+	return f.appendStore(out, true)
 }

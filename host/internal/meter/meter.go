@@ -11,16 +11,53 @@
 // starts at InitialFuel. The host sets it before each call and reads it after
 // a trap: a negative value means the guest ran out of fuel (see Exhausted).
 //
-// Every function entry and every loop header (right after the loop opcode
-// and its block type) gets a check: it subtracts a constant cost from the
-// fuel and traps with unreachable when the result is negative:
+// Each function body is cut into segments (see below) and each segment that
+// is not free or folded gets a charge at its start: it subtracts the
+// segment's cost from the fuel. Some charges also get a trap test, which
+// traps with unreachable when the result is negative. Where the fuel lives
+// depends on the function:
 //
-//	global.get $fuel  i64.const COST  i64.sub  global.set $fuel
-//	global.get $fuel  i64.const 0  i64.lt_s  if  unreachable  end
+//   - A function with a loop keeps it in an i64 local appended to its
+//     locals (so existing local indices do not move), which wazero's
+//     compiler keeps in a register: the entry loads the global into it, and
+//     the local is stored back into the global before each call that is not
+//     to a prepaid function or an import, before each exit (return, a branch
+//     to the function's label, the final end) and before a trap test traps;
+//     it is loaded again after each such call. A charge is then
+//     local.get, i64.const COST, i64.sub, local.set; a trap test ends with
+//     local.tee, i64.const 0, i64.lt_s, if, (store), unreachable, end.
+//   - A function without a loop charges the global directly (global.get,
+//     i64.const COST, i64.sub, global.set, and for a trap test global.get,
+//     i64.const 0, i64.lt_s, if, unreachable, end): it makes few charges,
+//     and a local would cost a store and a load around each of its calls.
 //
-// The if block is closed before the original code resumes, so the label depths
-// of the surrounding code do not change. Every loop iteration and every call
-// passes a check, so no runaway, loop-free recursion included, escapes one.
+// The if blocks are closed before the original code resumes, so the label
+// depths of the surrounding code do not change.
+//
+// Trap tests go at every loop header (right after the loop opcode and its
+// block type), after every dynamic charge (below), and at the entry of every
+// function that is not bounded. A function is bounded when it has no loop
+// and no call_indirect, every function it calls directly is prepaid or an
+// import, and its cost (each of its instructions counted once, plus the
+// cost of the prepaid callee of each call site) is at most 100 units. Every
+// loop iteration and every call of a function that is not bounded, which
+// includes every function on a call-graph cycle and every function that
+// calls through a table, passes a trap test, so no runaway, loop-free
+// recursion included, escapes one: between two trap tests a guest runs at
+// most one forward path through each function on its stack, plus bounded
+// callees.
+//
+// # Prepaid functions
+//
+// A bounded function without dynamic charges that can only be called
+// directly (it is not exported, not the start function, not in a table's
+// elements and not named by ref.func anywhere) is prepaid: its body is left
+// byte for byte as it was, and each call site pays its cost as part of the
+// caller's segment, before the call runs. A call graph without cycles whose
+// cost doubles at each level (exponential work without a loop) soon exceeds
+// the 100-unit bound: the functions above it pay and check at their own
+// entry. If the element or global section cannot be decoded, no function is
+// prepaid.
 //
 // # What fuel counts
 //
@@ -28,25 +65,26 @@
 // nop, which compile to nothing. The body is cut into segments, runs of
 // instructions that control can only enter at their start: the function
 // entry, a loop header, the start of each arm of an if, the instruction after
-// an end. A segment pays for all its instructions when it starts: at a check,
-// or, elsewhere, with the first four instructions above alone (the next check,
-// at the latest at the next loop iteration or call, traps if the fuel went
-// negative meanwhile). A segment costing nothing gets no charge, and a small
-// one is folded into the segment that must run before it (the one holding its
-// block, if or loop), which then pays for it even when it is skipped: at most
-// 12 units too many per segment run. Folding saves charges on short arms;
-// charging segments separately keeps code that jumps through a large dispatch
-// (Go's resume loop and its br_table) from paying for every arm at each jump.
-// The count is thus exact up to the instructions a branch skips at the end of
-// a segment and the folded ones.
+// an end. A segment pays for all its instructions when it starts, the cost
+// of prepaid callees included. A segment costing nothing gets no charge, and
+// a small one is folded into the segment that must run before it (the one
+// holding its block, if or loop), which then pays for it even when it is
+// skipped: at most 12 units too many per segment run. Folding saves charges
+// on short arms; charging segments separately keeps code that jumps through
+// a large dispatch (Go's resume loop and its br_table) from paying for every
+// arm at each jump. The count is thus exact up to the instructions a branch
+// skips at the end of a segment, the folded ones, and the paths a prepaid
+// callee does not take (at most 100 units per call).
 //
 // Instructions whose work depends on an operand pay for it too, just before
 // they run: memory.fill, memory.copy and memory.init cost one unit per 64
 // bytes, memory.grow 1024 units per page (64 KiB, the same rate), and
 // table.grow, table.fill, table.copy and table.init one unit per entry. These
-// read their length through one extra i32 local appended to the function, so
-// existing local indices do not move either. Calls to host functions cost
-// nothing beyond the call instruction: host functions must be bounded.
+// read their length through one extra i32 local appended to the function.
+// Calls to imported (host) functions cost nothing beyond the call
+// instruction: host functions must be bounded, and must neither read nor
+// write FuelGlobal (a function with a loop does not store its local before
+// calling one).
 //
 // # What else changes
 //
@@ -89,12 +127,16 @@ const FuelGlobal = "verdict_fuel"
 const InitialFuel int64 = 150_000_000
 
 // Exhausted reports whether remaining, the value of FuelGlobal read after a
-// call trapped, means the call ran out of fuel. Checks trap only when they
-// take the fuel below zero, so a trap with the fuel at zero or above has
-// another cause (an unreachable written in the guest, a division by zero, a
-// stack overflow). A negative value means the budget ran out; the trap may
-// still come from the guest's own code, in the few straight-line instructions
-// between a charge and the next check, which makes no difference to the host.
-// For the same reason a call can return normally with slightly negative
-// fuel: the budget bounds work up to one forward path through a function.
+// call trapped, means the call ran out of fuel. Trap tests trap only when
+// they take the fuel below zero, and store it into FuelGlobal first, so a
+// trap with the fuel at zero or above has another cause (an unreachable
+// written in the guest, a division by zero, a stack overflow). A negative
+// value means the budget ran out; the trap may still come from the guest's
+// own code, in the bounded work between a charge and the next trap test,
+// which makes no difference to the host. After a trap of the guest's own,
+// FuelGlobal may show more fuel than was left (a function with a loop
+// stores its count only at calls and exits), so such a trap is reported as
+// a trap. For the same reasons a call can return normally with slightly
+// negative fuel: the budget bounds work up to the work between two trap
+// tests (see the package documentation).
 func Exhausted(remaining int64) bool { return remaining < 0 }

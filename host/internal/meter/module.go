@@ -13,6 +13,7 @@ const (
 	secGlobal    = 6
 	secExport    = 7
 	secElement   = 9
+	secStart     = 8
 	secData      = 11
 	secCode      = 10
 	secDataCount = 12
@@ -37,6 +38,13 @@ type module struct {
 	funcTypes      []uint32 // type index of each defined function
 	importedGlobal uint32
 	definedGlobal  uint32
+	importedFunc   uint32
+	// escaping lists the functions that may be called other than by a
+	// direct call (exports, start, table elements, ref.func in a global);
+	// opaque is set when one of those sections could not be decoded, and
+	// then every function is taken to escape.
+	escaping []uint32
+	opaque   bool
 }
 
 // Instrument returns a copy of wasm, a binary WebAssembly module, rewritten
@@ -202,12 +210,15 @@ func (m *module) read(s section) error {
 		}
 	case secImport:
 		for i := uint32(0); i < n; i++ {
-			global, err := readImport(&c)
+			kind, err := readImport(&c)
 			if err != nil {
 				return err
 			}
-			if global {
+			switch kind {
+			case importGlobal:
 				m.importedGlobal++
+			case importFunc:
+				m.importedFunc++
 			}
 		}
 	case secFunction:
@@ -232,6 +243,7 @@ func (m *module) read(s section) error {
 		}
 	case secGlobal:
 		m.definedGlobal = n
+		m.readGlobals(c, n)
 		return nil // copied as is
 	case secExport:
 		for i := uint32(0); i < n; i++ {
@@ -243,11 +255,16 @@ func (m *module) read(s section) error {
 			if name == FuelGlobal {
 				return errAt(ErrFuelExported, at, "export %q", name)
 			}
-			if _, err := c.byte(); err != nil {
+			kind, err := c.byte()
+			if err != nil {
 				return err
 			}
-			if _, err := c.u32(); err != nil {
+			index, err := c.u32()
+			if err != nil {
 				return err
+			}
+			if kind == 0x00 {
+				m.escaping = append(m.escaping, index)
 			}
 		}
 	case secElement, secData:
@@ -260,6 +277,17 @@ func (m *module) read(s section) error {
 		if int64(n) > int64(c.end-c.pos) {
 			return errAt(ErrMalformed, s.contents.pos, "section %d claims %d entries in %d bytes", s.id, n, c.end-c.pos)
 		}
+		if s.id == secElement {
+			m.readElements(c, n)
+		}
+		return nil
+	case secStart:
+		index, err := c.u32()
+		if err != nil {
+			m.opaque = true
+			return nil // copied as is; wazero reports it
+		}
+		m.escaping = append(m.escaping, index)
 		return nil
 	default:
 		return nil // copied as is, or the code section, read later
@@ -310,17 +338,23 @@ func readValType(c *reader) error {
 	return nil
 }
 
-// readImport reads one import and reports whether it is a global.
-func readImport(c *reader) (bool, error) {
+// Import kinds.
+const (
+	importFunc   = 0x00
+	importGlobal = 0x03
+)
+
+// readImport reads one import and returns its kind.
+func readImport(c *reader) (byte, error) {
 	for i := 0; i < 2; i++ {
 		if _, err := c.name(); err != nil {
-			return false, err
+			return 0, err
 		}
 	}
 	at := c.pos
 	kind, err := c.byte()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	switch kind {
 	case 0x00: // function
@@ -334,16 +368,16 @@ func readImport(c *reader) (bool, error) {
 			at := c.pos
 			var mut byte
 			if mut, err = c.byte(); err == nil && mut > 1 {
-				return false, errAt(ErrMalformed, at, "global mutability %#x", mut)
+				return 0, errAt(ErrMalformed, at, "global mutability %#x", mut)
 			}
 		}
-		return true, err
+		return kind, err
 	case 0x04:
-		return false, errAt(ErrUnsupported, at, "tag import (exception handling)")
+		return 0, errAt(ErrUnsupported, at, "tag import (exception handling)")
 	default:
-		return false, errAt(ErrMalformed, at, "import kind %#x", kind)
+		return 0, errAt(ErrMalformed, at, "import kind %#x", kind)
 	}
-	return false, err
+	return kind, err
 }
 
 func readTableType(c *reader) error {

@@ -23,6 +23,9 @@ func (f *funcBody) scan() error {
 			// paid by the call).
 		default:
 			f.segs[f.cur].cost++
+			if f.info != nil {
+				f.info.total++
+			}
 		}
 		switch {
 		case op == opBlock:
@@ -37,7 +40,9 @@ func (f *funcBody) scan() error {
 			f.frames = append(f.frames, frame{op: op, opener: f.cur})
 			f.segment(f.cur, false)
 		case op == opLoop:
-			f.loops = true
+			if f.info != nil {
+				f.info.bounded, f.info.loops = false, true
+			}
 			if err := f.blockType(); err != nil {
 				return err
 			}
@@ -54,6 +59,8 @@ func (f *funcBody) scan() error {
 			f.frames = f.frames[:len(f.frames)-1]
 			if len(f.frames) > 0 {
 				f.segment(opener, false)
+			} else {
+				f.flush(at) // the function returns
 			}
 		case op == opPrefixFC:
 			if err := f.prefixFC(at); err != nil {
@@ -67,7 +74,7 @@ func (f *funcBody) scan() error {
 			if err := f.memIndex(); err != nil {
 				return err
 			}
-			f.inserts = append(f.inserts, insert{pos: at, dynamic: perPage})
+			f.charge(at, perPage)
 		default:
 			if err := f.immediates(at, op); err != nil {
 				return err
@@ -83,7 +90,46 @@ func (f *funcBody) scan() error {
 func (f *funcBody) segment(parent int, check bool) {
 	f.segs = append(f.segs, seg{pos: f.r.pos, parent: parent, check: check})
 	f.cur = len(f.segs) - 1
-	f.inserts = append(f.inserts, insert{pos: f.r.pos, region: f.cur, dynamic: -1})
+	f.inserts = append(f.inserts, insert{pos: f.r.pos, kind: insSegment, arg: f.cur})
+}
+
+// exits reports whether a branch to label depth l leaves the function.
+func (f *funcBody) exits(l uint32) bool { return int(l) == len(f.frames)-1 }
+
+// flush stores the fuel local into the global before the instruction at
+// pos, which leaves the function.
+func (f *funcBody) flush(pos int) {
+	f.inserts = append(f.inserts, insert{pos: pos, kind: insFlush})
+}
+
+// call handles the call at pos, which ends at the reader's position: to fn
+// if direct, else through a table. In the first pass it records the call. In
+// the second, the segment pays for a prepaid callee (imports cost nothing
+// beyond the call instruction); for any other callee the fuel local is
+// stored into the global before the call and loaded back after it.
+func (f *funcBody) call(pos int, fn uint32, direct bool) {
+	if f.g == nil {
+		if direct {
+			f.info.callees = append(f.info.callees, fn)
+		} else {
+			f.info.bounded = false
+		}
+		return
+	}
+	if direct && f.g.isPrepaid(fn) {
+		f.segs[f.cur].cost += f.g.costOf(fn)
+		return
+	}
+	f.inserts = append(f.inserts, insert{pos: pos, kind: insFlush}, insert{pos: f.r.pos, kind: insReload})
+}
+
+// charge adds a dynamic charge of the given kind before the instruction at
+// pos.
+func (f *funcBody) charge(pos, kind int) {
+	if f.info != nil {
+		f.info.dynamic = true
+	}
+	f.inserts = append(f.inserts, insert{pos: pos, kind: insDynamic, arg: kind})
 }
 
 // fold moves the cost of small segments into their parents, which saves
@@ -121,24 +167,37 @@ func (f *funcBody) immediates(at int, op byte) error {
 	r := &f.r
 	var err error
 	switch {
-	case op == 0x00 || op == 0x01 || op == 0x0f: // unreachable, nop, return
+	case op == 0x00 || op == 0x01: // unreachable, nop
+	case op == 0x0f: // return
+		f.flush(at)
 	case op == 0x0c || op == 0x0d: // br, br_if
-		_, err = r.u32()
+		var l uint32
+		if l, err = r.u32(); err == nil && f.exits(l) {
+			f.flush(at)
+		}
 	case op == 0x0e: // br_table
-		var n uint32
+		var n, l uint32
 		if n, err = r.u32(); err != nil {
 			return err
 		}
+		exits := false
 		for i := uint64(0); i <= uint64(n) && err == nil; i++ {
-			_, err = r.u32()
+			l, err = r.u32()
+			exits = exits || f.exits(l)
+		}
+		if exits && err == nil {
+			f.flush(at)
 		}
 	case op == 0x10: // call
-		f.loops = true
-		_, err = r.u32()
+		var fn uint32
+		if fn, err = r.u32(); err == nil {
+			f.call(at, fn, true)
+		}
 	case op == 0x11: // call_indirect type table
-		f.loops = true
 		if _, err = r.u32(); err == nil {
-			_, err = r.u32()
+			if _, err = r.u32(); err == nil {
+				f.call(at, 0, false)
+			}
 		}
 	case op == 0x12 || op == 0x13:
 		return errAt(ErrUnsupported, at, "opcode %#02x (tail calls)", op)
@@ -177,7 +236,10 @@ func (f *funcBody) immediates(at int, op byte) error {
 		}
 	case op == 0xd1: // ref.is_null
 	case op == 0xd2: // ref.func
-		_, err = r.u32()
+		var fn uint32
+		if fn, err = r.u32(); err == nil && f.info != nil {
+			f.info.refs = append(f.info.refs, fn)
+		}
 	case op >= 0xd3 && op <= 0xd6:
 		return errAt(ErrUnsupported, at, "opcode %#02x (typed function references or GC)", op)
 	case op == 0xfb:
@@ -256,7 +318,7 @@ func (f *funcBody) prefixFC(at int) error {
 		}
 		return nil
 	}
-	charge := func(kind int) { f.inserts = append(f.inserts, insert{pos: at, dynamic: kind}) }
+	charge := func(kind int) { f.charge(at, kind) }
 	switch sub {
 	case 0, 1, 2, 3, 4, 5, 6, 7: // i32/i64.trunc_sat_f32/f64_s/u
 		return nil

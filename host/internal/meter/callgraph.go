@@ -1,0 +1,230 @@
+package meter
+
+// prepaidLimit bounds the worst-case cost of a function that its callers pay
+// for (see the package documentation, "Prepaid functions"), and the work a
+// function may do without a trap test at its entry.
+const prepaidLimit = 100
+
+// calls is what the first pass learns about one defined function.
+type calls struct {
+	total   int64    // cost of all its instructions, each counted once
+	callees []uint32 // functions it calls directly, one per call site
+	refs    []uint32 // functions it names with ref.func
+	bounded bool     // no loop, no call_indirect
+	loops   bool     // has a loop
+	dynamic bool     // has a dynamic charge (memory.grow, bulk memory, tables)
+}
+
+// graph is what the rewrite of each body needs to know about the others.
+type graph struct {
+	imported uint32  // imported functions: they come first in the index space
+	prepaid  []bool  // by defined function: its callers pay for it
+	cost     []int64 // by defined function: worst-case cost, when prepaid
+	check    []bool  // by defined function: its entry needs a trap test
+	loops    []bool  // by defined function: it has a loop
+}
+
+// isPrepaid reports whether a direct call to function index fn needs no
+// flush of the fuel: an import (host functions do not touch the fuel) or a
+// prepaid function.
+func (g *graph) isPrepaid(fn uint32) bool {
+	if fn < g.imported {
+		return true
+	}
+	i := fn - g.imported
+	return int(i) < len(g.prepaid) && g.prepaid[i]
+}
+
+// costOf is what a caller pays, at its call site, for a direct call to fn.
+func (g *graph) costOf(fn uint32) int64 {
+	if fn < g.imported || int(fn-g.imported) >= len(g.cost) {
+		return 0
+	}
+	return g.cost[fn-g.imported]
+}
+
+// buildGraph decides which functions are prepaid and which need an entry
+// trap test, from the direct calls of each body.
+//
+// A function is bounded when it has no loop and no call_indirect and every
+// function it calls directly is prepaid (or an import); its cost is then its
+// own instructions plus the cost of each call site's callee, which bounds
+// any run of it. A bounded function whose cost is at most prepaidLimit needs
+// no trap test at its entry. It is prepaid if, moreover, it has no dynamic
+// charge and can only be called directly: it is not exported, not the start
+// function, not in a table's elements and not named by ref.func. Functions
+// on a call-graph cycle never become bounded, since each waits for another.
+func buildGraph(m *module, fns []calls) *graph {
+	n := len(fns)
+	g := &graph{imported: m.importedFunc, prepaid: make([]bool, n), cost: make([]int64, n), check: make([]bool, n), loops: make([]bool, n)}
+	escapes := make([]bool, n)
+	for _, fn := range m.escaping {
+		if fn >= m.importedFunc && int(fn-m.importedFunc) < n {
+			escapes[fn-m.importedFunc] = true
+		}
+	}
+	for i := range fns {
+		for _, fn := range fns[i].refs {
+			if fn >= m.importedFunc && int(fn-m.importedFunc) < n {
+				escapes[fn-m.importedFunc] = true
+			}
+		}
+	}
+	// pending counts, for each function, the call sites whose callee is not
+	// known to be prepaid yet; callers lists each function's call sites.
+	pending := make([]int, n)
+	callers := make([][]int, n)
+	var queue []int
+	for i := range fns {
+		g.check[i] = true
+		g.loops[i] = fns[i].loops
+		for _, fn := range fns[i].callees {
+			if fn < m.importedFunc {
+				continue
+			}
+			j := int(fn - m.importedFunc)
+			if j >= n {
+				pending[i] = -1 // an invalid index: never bounded
+				break
+			}
+			pending[i]++
+			callers[j] = append(callers[j], i)
+		}
+		if pending[i] == 0 && fns[i].bounded {
+			queue = append(queue, i)
+		}
+	}
+	for len(queue) > 0 {
+		i := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		cost := fns[i].total
+		for _, fn := range fns[i].callees {
+			cost += g.costOf(fn)
+		}
+		if cost > prepaidLimit {
+			continue
+		}
+		g.check[i] = false
+		if m.opaque || escapes[i] || fns[i].dynamic {
+			continue
+		}
+		g.prepaid[i], g.cost[i] = true, cost
+		for _, c := range callers[i] {
+			if pending[c]--; pending[c] == 0 && fns[c].bounded {
+				queue = append(queue, c)
+			}
+		}
+	}
+	return g
+}
+
+// readGlobals notes the functions that global initializers name with
+// ref.func.
+func (m *module) readGlobals(c reader, n uint32) {
+	for i := uint32(0); i < n && !m.opaque; i++ {
+		if err := readValType(&c); err != nil {
+			m.opaque = true
+			return
+		}
+		if _, err := c.byte(); err != nil {
+			m.opaque = true
+			return
+		}
+		m.readConstExpr(&c)
+	}
+}
+
+// readElements notes the functions that element segments hold: any of them
+// may be called through a table, or become a reference.
+func (m *module) readElements(c reader, n uint32) {
+	for i := uint32(0); i < n && !m.opaque; i++ {
+		flags, err := c.u32()
+		if err != nil || flags > 7 {
+			m.opaque = true
+			return
+		}
+		if flags&3 == 2 { // explicit table index
+			if _, err := c.u32(); err != nil {
+				m.opaque = true
+				return
+			}
+		}
+		if flags&1 == 0 { // active: offset expression
+			m.readConstExpr(&c)
+		}
+		if flags&3 != 0 { // element kind or reference type
+			if _, err := c.byte(); err != nil {
+				m.opaque = true
+				return
+			}
+		}
+		count, err := c.u32()
+		if err != nil {
+			m.opaque = true
+			return
+		}
+		for j := uint32(0); j < count && !m.opaque; j++ {
+			if flags&4 != 0 {
+				m.readConstExpr(&c)
+				continue
+			}
+			fn, err := c.u32()
+			if err != nil {
+				m.opaque = true
+				return
+			}
+			m.escaping = append(m.escaping, fn)
+		}
+	}
+}
+
+// readConstExpr reads a constant expression up to its end, noting the
+// functions ref.func names. Anything it does not know makes the module
+// opaque.
+func (m *module) readConstExpr(c *reader) {
+	for !m.opaque {
+		op, err := c.byte()
+		if err != nil {
+			m.opaque = true
+			return
+		}
+		switch op {
+		case opEnd:
+			return
+		case 0x41: // i32.const
+			_, err = c.leb(32, true)
+		case 0x42: // i64.const
+			_, err = c.leb(64, true)
+		case 0x43: // f32.const
+			err = c.skip(4)
+		case 0x44: // f64.const
+			err = c.skip(8)
+		case opGlobalGet:
+			_, err = c.u32()
+		case 0xd0: // ref.null t
+			_, err = c.byte()
+		case 0xd2: // ref.func
+			var fn uint32
+			if fn, err = c.u32(); err == nil {
+				m.escaping = append(m.escaping, fn)
+			}
+		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constants: add, sub, mul
+		case opPrefixFD: // v128.const
+			var sub uint32
+			if sub, err = c.u32(); err == nil && sub != 0x0c {
+				m.opaque = true
+				return
+			}
+			if err == nil {
+				err = c.skip(16)
+			}
+		default:
+			m.opaque = true
+			return
+		}
+		if err != nil {
+			m.opaque = true
+			return
+		}
+	}
+}
