@@ -74,6 +74,9 @@ fmt-check:
 # merely reached its -fuzztime with a bare "context deadline exceeded"
 # (go.dev/issue/75804); such a run, which wrote no failing input, is reported
 # and not counted as a failure. Any other failure stops the loop.
+# Minimising each new interesting input is bounded too (Go's default, 60 s,
+# can spend a short run on one input).
+FUZZMINIMIZETIME ?= 5s
 FUZZ_PKGS := ./abi ./host/internal/meter ./host/httpapi ./host/decisionlog ./host ./host/internal/module
 fuzz:
 	@rm -rf build/fuzz && mkdir -p build/fuzz
@@ -81,7 +84,7 @@ fuzz:
 		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | cut -c6-); do \
 			log=build/fuzz/$$(basename $$pkg).$$f.log; \
 			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > $$log 2>&1 || \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg > $$log 2>&1 || \
 			if grep -q 'Failing input written to' $$log || ! grep -qx '    context deadline exceeded' $$log; then cat $$log; exit 1; \
 			else echo "  (ended by Go's fuzz-coordinator deadline race, go.dev/issue/75804: no failing input)"; fi; \
 		done; \
