@@ -92,16 +92,16 @@ fuzz:
 
 # The reliability report (README, "Reliability"): every fuzz target for
 # RELIABILITY_FUZZTIME, then the tests at the report's full sizes
-# (VERDICT_RELIABILITY=full, no race detector: they measure), each figure
-# appended to build/reliability/figures.jsonl; the table is printed and
-# written to build/reliability/report.md. Takes about RELIABILITY_FUZZTIME
+# (VERDICT_RELIABILITY=full, no race detector, one package at a time: they
+# measure), each figure appended to build/reliability/figures.jsonl; the
+# table is printed and written to build/reliability/report.md. Takes about RELIABILITY_FUZZTIME
 # times the number of fuzz targets, plus a few minutes.
 RELIABILITY_FUZZTIME ?= 30s
 reliability: guests sdks
 	$(MAKE) fuzz FUZZTIME=$(RELIABILITY_FUZZTIME)
 	@rm -rf build/reliability && mkdir -p build/reliability
 	VERDICT_RELIABILITY=full VERDICT_RELIABILITY_OUT=$(CURDIR)/build/reliability/figures.jsonl \
-		VERDICT_REQUIRE_GUESTS=1 $(GO) test -count=1 -timeout 30m ./...
+		VERDICT_REQUIRE_GUESTS=1 $(GO) test -p 1 -count=1 -timeout 30m ./...
 	$(GO) run ./cmd/reliability build/reliability/figures.jsonl build/fuzz/*.log | tee build/reliability/report.md
 
 bench: guests
