@@ -49,6 +49,13 @@ type Config struct {
 	// guest needs for a 1,000-item batch, and 50-100 ms of the cheapest
 	// runaway loop on a 2-core machine, inside CallTimeout.
 	Fuel int64
+	// ItemsPerCall is the most items one guest call is given: a module's
+	// share of a larger batch (a Backstage item whose resourceRef is an
+	// array becomes one item per ref, up to the HTTP layer's resourceRefs
+	// limit) is split into calls of at most this many, each with its own
+	// Fuel and CallTimeout. Default 1,000, the batch size Fuel and
+	// CallTimeout are calibrated for.
+	ItemsPerCall int
 	// MemoryMiB caps each instance's linear memory. Default 32 MiB. A growing
 	// instance can briefly cost about 3× this in host memory.
 	MemoryMiB int
@@ -93,6 +100,7 @@ func DefaultConfig() Config {
 		CallTimeout:        100 * time.Millisecond,
 		LoadTimeout:        10 * time.Second,
 		Fuel:               meter.InitialFuel,
+		ItemsPerCall:       1000,
 		MemoryMiB:          32,
 		OutputBytes:        64 << 10,
 		OutputBytesPerItem: 4 << 10,
@@ -124,6 +132,7 @@ func (c Config) Validate() error {
 	positive("callTimeout", int64(c.CallTimeout))
 	positive("loadTimeout", int64(c.LoadTimeout))
 	positive("fuel", c.Fuel)
+	positive("itemsPerCall", int64(c.ItemsPerCall))
 	positive("memoryMiB", int64(c.MemoryMiB))
 	if c.MemoryMiB > 4096 {
 		errs = append(errs, fmt.Errorf("memoryMiB: at most 4096 (the wasm32 address space), got %d", c.MemoryMiB))

@@ -307,9 +307,12 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 		if len(items) == 0 {
 			continue
 		}
-		answers := m.Evaluate(ctx, p, items)
-		for k, i := range idx {
-			votes[i] = append(votes[i], combine.Vote{Module: m.Name(), Answer: answers[k]})
+		for start := 0; start < len(items); start += h.cfg.ItemsPerCall {
+			end := min(start+h.cfg.ItemsPerCall, len(items))
+			answers := m.Evaluate(ctx, p, items[start:end])
+			for k, i := range idx[start:end] {
+				votes[i] = append(votes[i], combine.Vote{Module: m.Name(), Answer: answers[k]})
+			}
 		}
 	}
 	out := &Decisions{Generation: s.gen, Items: make([]Decision, len(qs))}

@@ -59,6 +59,7 @@ var fields = []field{
 	})},
 	{key: "policies.limits.callTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.CallTimeout = v })},
 	{key: "policies.limits.fuel", set: integer(func(s *settings, v int) { s.Host.Fuel = int64(v) })},
+	{key: "policies.limits.itemsPerCall", set: integer(func(s *settings, v int) { s.Host.ItemsPerCall = v })},
 	{key: "policies.limits.loadTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.LoadTimeout = v })},
 	{key: "policies.limits.memoryMiB", set: integer(func(s *settings, v int) { s.Host.MemoryMiB = v })},
 	{key: "policies.limits.outputBytes", set: integer(func(s *settings, v int) { s.Host.OutputBytes = v })},
