@@ -51,6 +51,7 @@ type Entry struct {
 // concurrent use.
 type Logger struct {
 	ch      chan []Entry
+	sink    io.Writer
 	w       *bufio.Writer
 	dropped atomic.Uint64
 	written atomic.Uint64
@@ -66,7 +67,7 @@ func New(w io.Writer, buffer int) *Logger {
 	if buffer < 1 {
 		buffer = 1
 	}
-	l := &Logger{ch: make(chan []Entry, buffer), w: bufio.NewWriterSize(w, 64<<10), done: make(chan struct{})}
+	l := &Logger{ch: make(chan []Entry, buffer), sink: w, w: bufio.NewWriterSize(w, 64<<10), done: make(chan struct{})}
 	go l.run()
 	return l
 }
@@ -102,7 +103,9 @@ func (l *Logger) Dropped() uint64 {
 // Written is how many entries were written.
 func (l *Logger) Written() uint64 { return l.written.Load() }
 
-// WriteErrors is how many writes to the sink failed.
+// WriteErrors is how many writes to the sink failed. The lines waiting in
+// the write buffer when a write fails are lost; later lines are written
+// once the sink works again.
 func (l *Logger) WriteErrors() uint64 { return l.errs.Load() }
 
 // AppendJSON appends e as encoding/json would encode it (the same bytes,
@@ -178,7 +181,7 @@ func (l *Logger) run() {
 			line = AppendJSON(line[:0], &batch[i])
 			line = append(line, '\n')
 			if _, err := l.w.Write(line); err != nil {
-				l.errs.Add(1)
+				l.failed()
 				continue
 			}
 			l.written.Add(1)
@@ -186,11 +189,19 @@ func (l *Logger) run() {
 		// Flush when nothing else is waiting, so lines appear promptly.
 		if len(l.ch) == 0 {
 			if err := l.w.Flush(); err != nil {
-				l.errs.Add(1)
+				l.failed()
 			}
 		}
 	}
 	if err := l.w.Flush(); err != nil {
-		l.errs.Add(1)
+		l.failed()
 	}
+}
+
+// failed counts a failed write and drops what the buffer holds: a
+// bufio.Writer keeps its first error forever, so without the reset one
+// failed write would stop the log until a restart.
+func (l *Logger) failed() {
+	l.errs.Add(1)
+	l.w.Reset(l.sink)
 }
