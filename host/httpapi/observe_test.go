@@ -49,6 +49,7 @@ func observed(t *testing.T, sink io.Writer, buffer int, fixtures ...string) (*ht
 	var m *metrics.Metrics
 	hcfg := host.DefaultConfig()
 	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
+	hcfg.CallTimeout = time.Minute // what is recorded is under test, not deadlines
 	var h *host.Host
 	m = metrics.New(statusFunc(func() host.Status { return h.Status() }), dl.Dropped)
 	h, err := host.New(context.Background(), hcfg, nil, host.WithCallObserver(m))
@@ -132,17 +133,36 @@ func TestBlockedDecisionLogDoesNotHoldUpDecisions(t *testing.T) {
 	sink := &blockingSink{release: make(chan struct{})}
 	srv, dl := observed(t, sink, 1, "allow=allow-one")
 	one := `{"items":[{"id":"a","permission":{"type":"basic","name":"x","attributes":{}}}]}`
-	done := make(chan struct{})
+	// Requests run on another goroutine (which must not call t.FailNow);
+	// this one checks each answer and gives up after a minute.
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	answers := make(chan answer, 50)
 	go func() {
-		defer close(done)
 		for i := 0; i < 50; i++ {
-			require.Contains(t, authorizeOnce(t, srv, one), `"ALLOW"`)
+			resp, err := http.Post(srv.URL+"/api/permission/authorize", "application/json", strings.NewReader(one))
+			if err != nil {
+				answers <- answer{err: err}
+				continue
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			answers <- answer{code: resp.StatusCode, body: string(b), err: err}
 		}
 	}()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("decisions were held up by a blocked decision-log sink")
+	timeout := time.After(60 * time.Second)
+	for n := 0; n < 50; n++ {
+		select {
+		case a := <-answers:
+			require.NoError(t, a.err, "decision %d", n)
+			require.Equal(t, http.StatusOK, a.code, a.body)
+			require.Contains(t, a.body, `"ALLOW"`, "decision %d", n)
+		case <-timeout:
+			t.Fatalf("decisions were held up by a blocked decision-log sink: %d of 50 answered", n)
+		}
 	}
 	require.Greater(t, dl.Dropped(), uint64(40), "entries are dropped, not waited for")
 	close(sink.release)

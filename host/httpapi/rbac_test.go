@@ -80,6 +80,7 @@ func rbacServer(t *testing.T, s rbacSetup) *httptest.Server {
 	}
 	cfg := httpapi.DefaultConfig()
 	cfg.DevMode = true
+	cfg.Limits.RequestTimeout = time.Minute // answers are under test, not deadlines
 	handler, err := httpapi.New(cfg, h, nil)
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
