@@ -35,10 +35,16 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if err := w.Add(dir); err != nil {
 		return fmt.Errorf("watch %s: %w", dir, err)
 	}
+	// The fingerprint is taken before the load: a change during the load
+	// then differs from it and is loaded after the quiet period. Taken
+	// after, it would already describe the changed directory while the
+	// snapshot held the old file, and the change would never be loaded,
+	// not even by the periodic resync (found by the reliability row 13
+	// test, swapping files just as Watch started).
+	loaded := fingerprint(dir)
 	if err := h.LoadDir(ctx, dir); err != nil {
 		return err
 	}
-	loaded := fingerprint(dir)
 	sidecars := map[string]bool{}
 	h.watchSidecars(w, dir, sidecars)
 
