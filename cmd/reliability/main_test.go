@@ -35,3 +35,12 @@ func TestFailedFuzzRunIsShown(t *testing.T) {
 	require.NoError(t, run([]string{"testdata/figures.jsonl", log}, &out))
 	require.Contains(t, out.String(), "| 12 | Wrong ABI | fuzz executions | 10 in 3s (3/s), FAILED |")
 }
+
+func TestFuzzCoordinatorRaceIsNotAFailure(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "httpapi.FuzzDecodeRequest.log")
+	require.NoError(t, os.WriteFile(log, []byte("fuzz: elapsed: 31s, execs: 282519 (0/sec), new interesting: 8 (total: 257)\n"+
+		"--- FAIL: FuzzDecodeRequest (31.04s)\n    context deadline exceeded\nFAIL\n"), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"testdata/figures.jsonl", log}, &out))
+	require.Contains(t, out.String(), "| 1 | Malformed JSON | fuzz executions | 282519 in 31s (0/s), no failure (ended by go.dev/issue/75804) |")
+}
