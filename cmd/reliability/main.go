@@ -20,7 +20,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/verdictpdp/verdict/host/reliability"
 )
@@ -142,11 +144,19 @@ func readFuzzLog(path string) (reliability.Figure, error) {
 	default:
 		verdict = "FAILED"
 	}
+	// The last line's own rate is often 0/s (printed as the run stops), so
+	// the rate given is the run's average.
+	rate := last[3]
+	if d, err := time.ParseDuration(last[1]); err == nil && d > 0 {
+		if n, err := strconv.ParseFloat(last[2], 64); err == nil {
+			rate = strconv.Itoa(int(n / d.Seconds()))
+		}
+	}
 	return reliability.Figure{
 		Row:     fuzzRows[target],
 		Test:    target,
 		Measure: "fuzz executions",
-		Value:   fmt.Sprintf("%s in %s (%s/s), %s", last[2], last[1], last[3], verdict),
+		Value:   fmt.Sprintf("%s in %s (%s/s), %s", last[2], last[1], rate, verdict),
 		Full:    true,
 	}, nil
 }
