@@ -159,6 +159,14 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 	select {
 	case r := <-done:
 		m.flushStdio(inst)
+		if r.err == nil && ctx.Err() != nil {
+			// It returned, but past its deadline: this goroutine may not
+			// have run in between (a guest call cannot be preempted, and
+			// a garbage collection waits for it), so both cases of the
+			// select were ready. Late is a timeout, whatever it answered,
+			// as if the deadline had been seen first.
+			r.err = &CallError{Kind: KindTimeout, Err: lateError(request, m.opts.CallTimeout)}
+		}
 		if r.err == nil && check != nil {
 			r.err = check(r.out)
 		}
@@ -194,12 +202,17 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 			m.count.stuck.Add(-1)
 			<-m.slots
 		}()
-		why := fmt.Errorf("no answer within %s", m.opts.CallTimeout)
-		if request.Err() != nil {
-			why = fmt.Errorf("no answer before the request deadline: %w", request.Err())
-		}
-		return nil, m.fail(&CallError{Kind: KindTimeout, Err: why})
+		return nil, m.fail(&CallError{Kind: KindTimeout, Err: lateError(request, m.opts.CallTimeout)})
 	}
+}
+
+// lateError says which deadline a call missed: the request's, when it is
+// done, or else the call's own.
+func lateError(request context.Context, callTimeout time.Duration) error {
+	if request.Err() != nil {
+		return fmt.Errorf("no answer before the request deadline: %w", request.Err())
+	}
+	return fmt.Errorf("no answer within %s", callTimeout)
 }
 
 // fail counts and logs err, and returns it.
