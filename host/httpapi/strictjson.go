@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -94,6 +95,31 @@ func (c *keyChecker) add(start int) bool {
 	return true
 }
 
+// checkState is what checkUnambiguous reuses from one body to the next.
+type checkState struct {
+	keys    keyChecker
+	scratch []byte // a decoded string that is not a key
+}
+
+// checkers holds checkStates between bodies: with them, checking a body
+// allocates nothing in the common case.
+var checkers = sync.Pool{New: func() any { return new(checkState) }}
+
+// maxPooledBytes bounds the buffers a checkState keeps for the next body.
+const maxPooledBytes = 64 << 10
+
+// release empties st and gives it back to checkers, unless one of its
+// buffers grew past maxPooledBytes for an unusual body.
+func (st *checkState) release() {
+	if cap(st.keys.arena) > maxPooledBytes || cap(st.scratch) > maxPooledBytes ||
+		cap(st.keys.keys) > maxPooledBytes/8 || cap(st.keys.open) > maxPooledBytes/8 {
+		return
+	}
+	st.keys.arena, st.keys.keys, st.keys.open = st.keys.arena[:0], st.keys.keys[:0], st.keys.open[:0]
+	st.scratch = st.scratch[:0]
+	checkers.Put(st)
+}
+
 // checkUnambiguous reports the first repeated key, invalid UTF-8 or lone
 // surrogate escape in data, which must be valid JSON (it has been decoded
 // already) whose nesting depth has been checked.
@@ -101,8 +127,10 @@ func checkUnambiguous(data []byte) error {
 	if !utf8.Valid(data) {
 		return newError(nameInput, "request body is not valid UTF-8")
 	}
-	var c keyChecker
-	var scratch []byte
+	st := checkers.Get().(*checkState)
+	defer st.release()
+	c, scratch := &st.keys, st.scratch[:0]
+	defer func() { st.scratch = scratch }()
 	expectKey := false
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
