@@ -127,7 +127,7 @@ func (d *decoder) object(fn func(key []byte) error) error {
 		d.keyStart, d.keyEnd, d.keyPlain = start, end, plain
 		key := d.data[start:end]
 		if !plain {
-			d.keyBuf = unquote(d.keyBuf[:0], key)
+			d.keyBuf, _ = Unquote(d.keyBuf[:0], key)
 			key = d.keyBuf
 		}
 		d.ws()
@@ -338,7 +338,8 @@ func (d *decoder) stringField(dst *string) error {
 func (d *decoder) decodedString(start, end int, plain bool) string {
 	switch {
 	case !plain:
-		return string(unquote(nil, d.data[start:end]))
+		v, _ := Unquote(nil, d.data[start:end])
+		return string(v)
 	case !d.share || start == end:
 		return string(d.data[start:end])
 	}
@@ -361,10 +362,14 @@ func (d *decoder) rawCopy(start, end int) json.RawMessage {
 	return d.raw[start:end:end]
 }
 
-// unquote appends the value of a validated string's content s, as
-// encoding/json decodes it: escapes resolved, invalid UTF-8 and unpaired
-// surrogates replaced by U+FFFD.
-func unquote(b, s []byte) []byte {
+// Unquote appends to b the value of s, the content of a JSON string
+// between its quotes (already validated as JSON), as encoding/json decodes
+// it: escapes resolved, invalid UTF-8 and \u escapes of unpaired UTF-16
+// surrogates replaced by U+FFFD. It reports whether such an unpaired
+// surrogate escape was replaced: JavaScript keeps one as a distinct code
+// unit, so a reader that must mean what every parser means refuses it.
+func Unquote(b, s []byte) ([]byte, bool) {
+	lone := false
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -391,7 +396,7 @@ func unquote(b, s []byte) []byte {
 							continue
 						}
 					}
-					r = utf8.RuneError
+					r, lone = utf8.RuneError, true
 				}
 				b = utf8.AppendRune(b, r)
 				continue
@@ -408,7 +413,7 @@ func unquote(b, s []byte) []byte {
 			i += size
 		}
 	}
-	return b
+	return b, lone
 }
 
 // hex4 decodes four validated hex digits.

@@ -3,8 +3,9 @@ package httpapi
 import (
 	"strconv"
 	"sync"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/verdictpdp/verdict/abi"
 )
 
 // Parser differentials (spec/reliability.md §5 row 2). A request body must
@@ -170,70 +171,20 @@ func checkUnambiguous(data []byte) error {
 	return nil
 }
 
-// unquoteStrict decodes the string whose content starts at data[start]
-// (valid JSON, valid UTF-8) into buf. It returns the index of the closing
-// quote and false if an escape encodes an unpaired surrogate.
+// unquoteStrict appends the value of the string whose content starts at
+// data[start] (valid JSON) to buf with abi.Unquote. It returns the index of
+// the closing quote and false if an escape encodes an unpaired surrogate.
 func unquoteStrict(data []byte, start int, buf []byte) (int, []byte, bool) {
-	for i := start; i < len(data); {
-		c := data[i]
-		switch c {
-		case '"':
-			return i, buf, true
-		case '\\':
-			switch e := data[i+1]; e {
-			case 'u':
-				r := hex4(data[i+2 : i+6])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if r >= 0xdc00 || i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
-						return i, buf, false
-					}
-					lo := hex4(data[i+2 : i+6])
-					if lo < 0xdc00 || lo > 0xdfff {
-						return i, buf, false
-					}
-					r = utf16.DecodeRune(r, lo)
-					i += 6
-				}
-				buf = utf8.AppendRune(buf, r)
-				continue
-			case 'b':
-				buf = append(buf, '\b')
-			case 'f':
-				buf = append(buf, '\f')
-			case 'n':
-				buf = append(buf, '\n')
-			case 'r':
-				buf = append(buf, '\r')
-			case 't':
-				buf = append(buf, '\t')
-			default: // " \ /
-				buf = append(buf, e)
-			}
-			i += 2
-		default:
-			buf = append(buf, c)
-			i++
+	end := start
+	for end < len(data) && data[end] != '"' {
+		if data[end] == '\\' {
+			end++ // the escaped byte, a quote or backslash among them
 		}
+		end++
 	}
-	return len(data), buf, true
-}
-
-// hex4 decodes four hex digits (validated by the JSON decoder).
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s {
-		switch {
-		case c <= '9':
-			c -= '0'
-		case c >= 'a':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
+	end = min(end, len(data))
+	buf, lone := abi.Unquote(buf, data[start:end])
+	return end, buf, !lone
 }
 
 // quoteKey quotes a key for a message, cut to 64 bytes.
