@@ -59,7 +59,7 @@ func TestRow9GCPausesAreBoundedByFuel(t *testing.T) {
 				}
 			}
 			reliability.Record(t, 9, fmt.Sprintf("runtime.GC() while %s runaways run (default fuel, %d calls, %d GCs): max; idle max", fixture, n, len(gcs)),
-				"%.1f ms; %.1f ms", quantile(gcs, 1), float64(idle)/float64(time.Millisecond))
+				"%.1f ms; %.1f ms", reliability.QuantileMS(gcs, 1), float64(idle)/float64(time.Millisecond))
 		})
 	}
 }

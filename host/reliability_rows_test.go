@@ -25,17 +25,6 @@ import (
 // (spec/reliability.md §5): each asserts the row's behaviour and records
 // the figures the report quotes. Sizes grow with VERDICT_RELIABILITY=full.
 
-// quantile is the q-quantile of ds (nearest rank), in milliseconds.
-func quantile(ds []time.Duration, q float64) float64 {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(q*float64(len(s))+0.999999) - 1
-	return float64(s[max(i, 0)]) / float64(time.Millisecond)
-}
-
 // heapInuse is HeapInuse after a GC.
 func heapInuse() uint64 {
 	runtime.GC()
@@ -69,7 +58,7 @@ func TestRow9LoopFreeRunaway(t *testing.T) {
 	require.Equal(t, uint64(n), c.Timeouts)
 	require.Zero(t, c.Stuck, "a call stopped by fuel is never stuck")
 	reliability.Record(t, 9, fmt.Sprintf("fib(45) stopped by fuel (%d calls): time to DENY p50 / p99", n),
-		"%.0f ms / %.0f ms", quantile(lat, 0.5), quantile(lat, 0.99))
+		"%.0f ms / %.0f ms", reliability.QuantileMS(lat, 0.5), reliability.QuantileMS(lat, 0.99))
 
 	// The backstop: no fuel limit, a 100 ms deadline, a call that needs
 	// about 1.7 s. Two instances: one stuck call is below the budget.

@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,15 +167,6 @@ func openFDs() int {
 	return len(es)
 }
 
-func p99(d []time.Duration) float64 {
-	if len(d) == 0 {
-		return math.NaN()
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return ms(s[int(math.Ceil(0.99*float64(len(s))))-1])
-}
-
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func TestSlowClients(t *testing.T) {
@@ -264,8 +253,8 @@ func TestSlowClients(t *testing.T) {
 			slowest := slicesMax(closeTimes)
 			what := strings.Join([]string{tc.name, strconv.Itoa(n), "at a time,", tc.knob, tc.timeout.String()}, " ")
 			reliability.Record(t, 16, what+": connections closed by the server", "%d of %d", len(conns), len(conns))
-			reliability.Record(t, 16, what+": time to close p99 (max)", "%.0f ms (%.0f ms)", p99(closeTimes), ms(slowest))
-			reliability.Record(t, 16, what+": legitimate p99 during vs baseline", "%.1f ms vs %.1f ms", p99(during), p99(baseline))
+			reliability.Record(t, 16, what+": time to close p99 (max)", "%.0f ms (%.0f ms)", reliability.QuantileMS(closeTimes, 0.99), ms(slowest))
+			reliability.Record(t, 16, what+": legitimate p99 during vs baseline", "%.1f ms vs %.1f ms", reliability.QuantileMS(during, 0.99), reliability.QuantileMS(baseline, 0.99))
 			if fdBase >= 0 {
 				reliability.Record(t, 16, what+": open FDs, client and server sides (baseline, peak, after)", "%d, %d, %d", fdBase, peak, after)
 			}

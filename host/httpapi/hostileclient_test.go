@@ -5,14 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/verdictpdp/verdict/host"
 	"github.com/verdictpdp/verdict/host/httpapi"
+	"github.com/verdictpdp/verdict/host/reliability"
 )
 
 // Helpers of the hostile-client tests (reliability.md §5 rows 3 to 5): a
@@ -255,17 +254,7 @@ func (l *latencies) add(d time.Duration) {
 func (l *latencies) p99() float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return p99ms(l.d)
-}
-
-func p99ms(d []time.Duration) float64 {
-	if len(d) == 0 {
-		return math.NaN()
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(math.Ceil(0.99*float64(len(s)))) - 1
-	return float64(s[i]) / float64(time.Millisecond)
+	return reliability.QuantileMS(l.d, 0.99)
 }
 
 // heapPeak samples HeapInuse until stop is called and returns the largest

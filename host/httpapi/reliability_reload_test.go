@@ -139,7 +139,7 @@ func TestRow13SwapsUnderLoad(t *testing.T) {
 		i, took.Seconds(), workers, requests.Load(), float64(requests.Load())/took.Seconds()),
 		"0 non-2xx, 0 answers mixing versions, 0 generations with two versions")
 	reliability.Record(t, 13, "swap (renames + LoadDir) to the first answer of the new version: p50 / p99",
-		"%.1f ms / %.1f ms", quantileMS(visible, 0.5), quantileMS(visible, 0.99))
+		"%.1f ms / %.1f ms", reliability.QuantileMS(visible, 0.5), reliability.QuantileMS(visible, 0.99))
 
 	// With the watcher (default debounce): rename to the first new answer.
 	h := w.h
@@ -163,7 +163,7 @@ func TestRow13SwapsUnderLoad(t *testing.T) {
 		seen = append(seen, time.Since(t0))
 	}
 	reliability.Record(t, 13, fmt.Sprintf("watcher (debounce %s): rename to the first answer of the new version, p50 / max",
-		host.DefaultConfig().Debounce), "%.0f ms / %.0f ms", quantileMS(seen, 0.5), quantileMS(seen, 1))
+		host.DefaultConfig().Debounce), "%.0f ms / %.0f ms", reliability.QuantileMS(seen, 0.5), reliability.QuantileMS(seen, 1))
 }
 
 // Row 18: the decision log's sink blocks or fails: every decision is the
@@ -213,7 +213,7 @@ func TestRow18DecisionLogFailure(t *testing.T) {
 			// At most buffer requests' entries wait: a few hundred KiB.
 			require.Less(t, growth, int64(16<<20), "heap growth with the sink %s", tc.name)
 			reliability.Record(t, 18, fmt.Sprintf("%s, %d requests of 2 items: decisions; p50 / p99", tc.name, n),
-				"all unchanged; %.2f ms / %.2f ms", quantileMS(lat, 0.5), quantileMS(lat, 0.99))
+				"all unchanged; %.2f ms / %.2f ms", reliability.QuantileMS(lat, 0.5), reliability.QuantileMS(lat, 0.99))
 			switch tc.sink.(type) {
 			case *blockingWriter:
 				require.NotZero(t, dl.Dropped())

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,17 +138,6 @@ func basicItem(id, name string) string {
 	return `{"id":"` + id + `","permission":{"type":"basic","name":"` + name + `","attributes":{}}}`
 }
 
-// quantileMS is the q-quantile (nearest rank) of ds in milliseconds.
-func quantileMS(ds []time.Duration, q float64) float64 {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(q*float64(len(s))+0.999999) - 1
-	return float64(s[max(i, 0)]) / float64(time.Millisecond)
-}
-
 // goroutinesBack polls until at most want goroutines run, for up to 10 s,
 // and returns the last count.
 func goroutinesBack(want int) int {
@@ -177,7 +165,7 @@ func TestRow6UnclaimedAndUnknownTypes(t *testing.T) {
 	}
 	require.Zero(t, policy(w.h, "ok").Counters.Calls, "no guest call for an unclaimed permission")
 	reliability.Record(t, 6, fmt.Sprintf("valid permission no module claims (%d requests): guest calls; p99", n),
-		"DENY, 0 guest calls; %.2f ms", quantileMS(lat, 0.99))
+		"DENY, 0 guest calls; %.2f ms", reliability.QuantileMS(lat, 0.99))
 
 	for _, native := range []bool{false, true} {
 		path := "/api/permission/authorize"
@@ -277,7 +265,7 @@ func TestRow7TrapsAtVolume(t *testing.T) {
 		reliability.Record(t, 7, fmt.Sprintf("%s × %d requests (%d clients)", f, count, workers), "%d DENY, 0 ALLOW, 0 non-200", denied.Load())
 		if during != nil {
 			reliability.Record(t, 7, "healthy neighbour p99 without / with "+f+" traffic", "%.2f ms / %.2f ms",
-				quantileMS(quiet, 0.99), quantileMS(during, 0.99))
+				reliability.QuantileMS(quiet, 0.99), reliability.QuantileMS(during, 0.99))
 		}
 	}
 	require.NoError(t, w.h.Ready())
@@ -309,7 +297,7 @@ func TestRow8Loops(t *testing.T) {
 		toDeny = append(toDeny, r.took)
 	}
 	reliability.Record(t, 8, fmt.Sprintf("looping module stopped by fuel (%d requests): time to DENY p50 / p99", n),
-		"%.0f ms / %.0f ms", quantileMS(toDeny, 0.5), quantileMS(toDeny, 0.99))
+		"%.0f ms / %.0f ms", reliability.QuantileMS(toDeny, 0.5), reliability.QuantileMS(toDeny, 0.99))
 
 	for _, instances := range []int{runtime.GOMAXPROCS(0), max(1, runtime.GOMAXPROCS(0)-1)} {
 		loopsInFlight(t, mods, instances)
@@ -334,7 +322,7 @@ func TestRow8Loops(t *testing.T) {
 	}
 	require.Equal(t, uint64(3), policy(q.h, "loop").Counters.Calls, "a quarantined module does not run")
 	reliability.Record(t, 8, fmt.Sprintf("quarantined after 3 fuel timeouts; then %d requests: DENY latency p50 / p99", m),
-		"%.2f ms / %.2f ms", quantileMS(quarantined, 0.5), quantileMS(quarantined, 0.99))
+		"%.2f ms / %.2f ms", reliability.QuantileMS(quarantined, 0.5), reliability.QuantileMS(quarantined, 0.99))
 }
 
 // loopsInFlight keeps 4×GOMAXPROCS looping requests in flight against a
@@ -387,8 +375,8 @@ func loopsInFlight(t *testing.T, mods []invariantModule, instances int) {
 	require.Zero(t, bad.Load(), "every looping request is DENY")
 	what := fmt.Sprintf("%d looping requests in flight, instances %d (of GOMAXPROCS %d), %d loops run",
 		inFlight, instances, runtime.GOMAXPROCS(0), loops.Load())
-	reliability.Record(t, 8, "/healthz p99 without / with "+what, "%.2f ms / %.2f ms", quantileMS(quietHealth, 0.99), quantileMS(health, 0.99))
-	reliability.Record(t, 8, "healthy module p99 without / with "+what, "%.2f ms / %.2f ms", quantileMS(quietOK, 0.99), quantileMS(ok, 0.99))
+	reliability.Record(t, 8, "/healthz p99 without / with "+what, "%.2f ms / %.2f ms", reliability.QuantileMS(quietHealth, 0.99), reliability.QuantileMS(health, 0.99))
+	reliability.Record(t, 8, "healthy module p99 without / with "+what, "%.2f ms / %.2f ms", reliability.QuantileMS(quietOK, 0.99), reliability.QuantileMS(ok, 0.99))
 }
 
 // closed reports whether c is closed; a nil c never is.

@@ -17,9 +17,12 @@ package reliability
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // OutEnv names the file Record appends figures to. Unset, figures are only
@@ -89,4 +92,16 @@ func Record(tb testing.TB, row int, measure, format string, args ...any) {
 	if err := out.Close(); err != nil {
 		tb.Fatalf("reliability: close %s: %v", path, err)
 	}
+}
+
+// QuantileMS is the q-quantile of ds by nearest rank (q = 0.99 for p99, 1
+// for the maximum), in milliseconds; NaN when ds is empty, which has none.
+func QuantileMS(ds []time.Duration, q float64) float64 {
+	if len(ds) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := max(int(math.Ceil(q*float64(len(s))))-1, 0)
+	return float64(s[i]) / float64(time.Millisecond)
 }

@@ -3,9 +3,11 @@ package reliability
 import (
 	"bufio"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -51,4 +53,17 @@ func TestScale(t *testing.T) {
 	t.Setenv(FullEnv, "full")
 	require.True(t, Full())
 	require.Equal(t, 1000, Scale(10, 1000))
+}
+
+func TestQuantileMS(t *testing.T) {
+	ds := []time.Duration{5 * time.Millisecond, time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond}
+	tests := []struct {
+		q    float64
+		want float64
+	}{{0, 1}, {0.25, 1}, {0.5, 2}, {0.51, 3}, {0.99, 5}, {1, 5}}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, QuantileMS(ds, tt.q), "q=%v", tt.q)
+	}
+	require.Equal(t, []time.Duration{5 * time.Millisecond, time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond}, ds, "the input is not sorted in place")
+	require.True(t, math.IsNaN(QuantileMS(nil, 0.99)))
 }
