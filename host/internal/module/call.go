@@ -159,11 +159,12 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 	select {
 	case r := <-done:
 		m.flushStdio(inst)
-		if r.err == nil && ctx.Err() != nil {
-			// It returned, but past its deadline: this goroutine may not
-			// have run in between (a guest call cannot be preempted, and
-			// a garbage collection waits for it), so both cases of the
-			// select were ready. Late is a timeout, whatever it answered,
+		if deadline, _ := ctx.Deadline(); r.err == nil && !time.Now().Before(deadline) {
+			// It returned, but past its deadline. This goroutine may not
+			// have run in between (a guest call cannot be preempted, and a
+			// garbage collection waits for it), and the deadline's timer
+			// may not have fired yet either, so ctx.Err() can still be nil:
+			// the clock decides. Late is a timeout, whatever it answered,
 			// as if the deadline had been seen first.
 			r.err = &CallError{Kind: KindTimeout, Err: lateError(request, m.opts.CallTimeout)}
 		}
