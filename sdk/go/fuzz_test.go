@@ -353,11 +353,36 @@ func genCriteria(b *[]byte, s string, depth int) (Criteria, any) {
 	return Condition("R"+s, "t", params...), leaf
 }
 
+// countNodes counts a criteria tree's nodes, every leaf and combination.
+func countNodes(c *Criteria) int {
+	n := 1
+	for i := range c.children {
+		n += countNodes(&c.children[i])
+	}
+	return n
+}
+
+// fullTree appends the generator bytes for a full ternary tree of allOf
+// nodes down to depth 7, whose leaves have no parameters.
+func fullTree(b []byte, depth int) []byte {
+	if depth > 6 {
+		return append(b, 0, 0)
+	}
+	b = append(b, 1, 2)
+	for range 3 {
+		b = fullTree(b, depth+1)
+	}
+	return b
+}
+
 // FuzzEncodeCriteria checks that criteria encode to Backstage's JSON shape
 // as encoding/json reads it, whatever the strings inside.
 func FuzzEncodeCriteria(f *testing.F) {
 	f.Add([]byte{1, 2, 0, 3, 0, 1, 2, 3, 4, 5}, "x")
 	f.Add([]byte{3, 2, 1, 0, 2, 0, 1, 4, 0, 0}, "\"\\\x00ü")
+	// A full ternary tree seven levels deep: 1,093 nodes, over the limit
+	// (CI's fuzz pass found such a tree once the generator allowed it).
+	f.Add(fullTree(nil, 1), "x")
 	f.Fuzz(func(t *testing.T, b []byte, s string) {
 		if !utf8.ValidString(s) {
 			s = strings.ToValidUTF8(s, "\uFFFD")
@@ -373,10 +398,16 @@ func FuzzEncodeCriteria(f *testing.F) {
 		if !reflect.DeepEqual(got, w) {
 			t.Fatalf("got %s, want %s", out, wb)
 		}
-		if err := c.Validate("t"); err != nil {
-			// The generator stays within the limits and never repeats a
-			// parameter name.
-			t.Fatalf("Validate: %v", err)
+		// The generator never repeats a parameter name and stays within
+		// the depth limit, but a tree may grow past the node limit (up to
+		// 3^7 leaves): Validate must refuse exactly those.
+		err = c.Validate("t")
+		if n := countNodes(&c); n > MaxCriteriaNodes {
+			if err == nil || !strings.Contains(err.Error(), "nodes") {
+				t.Fatalf("Validate accepted %d nodes (limit %d): %v", n, MaxCriteriaNodes, err)
+			}
+		} else if err != nil {
+			t.Fatalf("Validate (%d nodes): %v", n, err)
 		}
 	})
 }
