@@ -37,6 +37,7 @@ var fields = []field{
 	{key: "server.cors.credentials", set: boolean(func(s *settings, v bool) { s.HTTP.CORS.Credentials = v })},
 	{key: "server.trustedSubjects", set: strs(func(s *settings, v []string) { s.HTTP.TrustedSubjects = v })},
 	{key: "server.limits.bodyBytes", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytes = int64(v) })},
+	{key: "server.limits.bodyBytesInFlight", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytesInFlight = int64(v) })},
 	{key: "server.limits.batchItems", set: integer(func(s *settings, v int) { s.HTTP.Limits.BatchItems = v })},
 	{key: "server.limits.resourceRefs", set: integer(func(s *settings, v int) { s.HTTP.Limits.ResourceRefs = v })},
 	{key: "server.limits.jsonDepth", set: integer(func(s *settings, v int) { s.HTTP.Limits.JSONDepth = v })},

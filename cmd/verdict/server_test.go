@@ -56,6 +56,7 @@ func TestServerLimitsValidated(t *testing.T) {
 		{env: "VERDICT_SERVER__MAXHEADERBYTES=-1", err: "server.maxHeaderBytes: must be positive, got -1"},
 		{env: "VERDICT_SERVER__LIMITS__RESOURCEREFS=0", err: "server.limits.resourceRefs: must be positive, got 0"},
 		{env: "VERDICT_SERVER__LIMITS__BODYBYTES=-1", err: "server.limits.bodyBytes: must be positive, got -1"},
+		{env: "VERDICT_SERVER__LIMITS__BODYBYTESINFLIGHT=65536", err: "server.limits.bodyBytesInFlight: must be at least limits.bodyBytes (1048576), got 65536"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.env, func(t *testing.T) {

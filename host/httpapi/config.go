@@ -51,6 +51,13 @@ type Limits struct {
 	// BodyBytes is the largest request body accepted; larger bodies get 413.
 	// Default 1 MiB (Backstage: 100 KiB, a known pain point).
 	BodyBytes int64
+	// BodyBytesInFlight bounds the request-body bytes held at once over all
+	// requests, beyond the first 64 KiB of each (small bodies never wait).
+	// A request whose body needs more waits for budget up to RequestTimeout,
+	// then gets 503 ServiceUnavailableError. It bounds the memory of many
+	// clients streaming big bodies at once. Default 16 MiB; at least
+	// BodyBytes, so that the largest body can always be read.
+	BodyBytesInFlight int64
 	// BatchItems is the most items one request may carry; more is 400.
 	// Default 1000.
 	BatchItems int
@@ -82,11 +89,12 @@ func DefaultConfig() Config {
 	return Config{
 		BasePath: "/api/permission",
 		Limits: Limits{
-			BodyBytes:      1 << 20,
-			BatchItems:     1000,
-			ResourceRefs:   10000,
-			JSONDepth:      32,
-			RequestTimeout: time.Second,
+			BodyBytes:         1 << 20,
+			BodyBytesInFlight: 16 << 20,
+			BatchItems:        1000,
+			ResourceRefs:      10000,
+			JSONDepth:         32,
+			RequestTimeout:    time.Second,
 		},
 	}
 }
@@ -109,6 +117,12 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.BodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("limits.bodyBytes: must be positive, got %d", c.Limits.BodyBytes))
+	}
+	if c.Limits.BodyBytesInFlight <= 0 {
+		errs = append(errs, fmt.Errorf("limits.bodyBytesInFlight: must be positive, got %d", c.Limits.BodyBytesInFlight))
+	} else if c.Limits.BodyBytesInFlight < c.Limits.BodyBytes {
+		errs = append(errs, fmt.Errorf("limits.bodyBytesInFlight: must be at least limits.bodyBytes (%d), got %d",
+			c.Limits.BodyBytes, c.Limits.BodyBytesInFlight))
 	}
 	if c.Limits.BatchItems <= 0 {
 		errs = append(errs, fmt.Errorf("limits.batchItems: must be positive, got %d", c.Limits.BatchItems))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -50,39 +49,6 @@ func putBody(b *[]byte) {
 	bodyPool.Put(b)
 }
 
-// readBody reads r to EOF into *buf, replacing its contents. The buffer
-// doubles as it fills but never grows past maxCap (reading stops anyway
-// at the limit): bytes.Buffer.ReadFrom would double a body just past half
-// the limit to twice the limit, and with many clients streaming bodies at
-// once that is twice the memory. sizeHint, when positive, is the declared
-// length: the buffer is sized for it (plus one byte to see EOF) at once.
-func readBody(buf *[]byte, r io.Reader, sizeHint int64, maxCap int) error {
-	b := (*buf)[:0]
-	if sizeHint > 0 && int(sizeHint) < maxCap && cap(b) < int(sizeHint)+1 {
-		b = make([]byte, 0, sizeHint+1)
-	}
-	defer func() { *buf = b }()
-	for {
-		if len(b) == cap(b) {
-			c := min(max(2*cap(b), 4<<10), maxCap)
-			if c <= len(b) { // only if r yields more than it promised
-				c = len(b) + 4<<10
-			}
-			nb := make([]byte, len(b), c)
-			copy(nb, b)
-			b = nb
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
 // unwrapWriter returns the http.ResponseWriter that w wraps, through any
 // number of Unwrap methods (http.ResponseController's convention).
 func unwrapWriter(w http.ResponseWriter) http.ResponseWriter {
@@ -106,15 +72,22 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, &apiError{name: namePayloadTooLarge, message: "request entity too large",
 			tooLarge: &tooLarge{limit: limit, length: r.ContentLength}}
 	}
-	buf := getBody()
-	defer putBody(buf)
 	// MaxBytesReader gets net/http's own writer, not our wrappers: only
 	// that one learns that the limit was hit, and then answers with
 	// "Connection: close" instead of reading on to reuse the connection.
-	// It yields at most limit bytes, then an error: limit+1 bytes of room
-	// are enough to see either the error or EOF.
+	// It yields at most limit bytes, then an error. Waiting for body
+	// budget is bounded by the request timeout.
 	rw := unwrapWriter(w)
-	if err := readBody(buf, http.MaxBytesReader(rw, r.Body, limit), r.ContentLength, int(limit)+1); err != nil {
+	b, err := readBody(r.Context(), http.MaxBytesReader(rw, r.Body, limit), r.ContentLength, limit,
+		s.bodies, s.cfg.Limits.RequestTimeout)
+	if err != nil {
+		if errors.Is(err, errBodyBudget) {
+			// Not read to the end: close the connection rather than
+			// drain the rest.
+			_ = http.NewResponseController(rw).SetReadDeadline(time.Now())
+			return nil, newError(nameServiceUnavailable, "too many large request bodies in flight "+
+				"(server.limits.bodyBytesInFlight); retry later")
+		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			// Read no more of this body. After the handler, net/http
@@ -127,7 +100,8 @@ func (s *server) readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, &apiError{name: nameBadRequest, message: "request aborted"}
 	}
-	return parseBody(*buf, s.cfg.Limits.JSONDepth)
+	defer b.release()
+	return parseBody(b.data, s.cfg.Limits.JSONDepth)
 }
 
 // parseBody decodes a request body read in full: the top level must be an

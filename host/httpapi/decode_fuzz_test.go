@@ -18,7 +18,7 @@ import (
 )
 
 // fuzzLimits are small, so that random bodies reach every limit.
-var fuzzLimits = Limits{BodyBytes: 4096, BatchItems: 5, ResourceRefs: 6, JSONDepth: 8, RequestTimeout: 1}
+var fuzzLimits = Limits{BodyBytes: 4096, BodyBytesInFlight: 4096, BatchItems: 5, ResourceRefs: 6, JSONDepth: 8, RequestTimeout: 1}
 
 // FuzzDecodeRequest gives bytes to the request decoder as the handlers use
 // it (readJSON with its size and depth limits, the unambiguity check, then
@@ -36,7 +36,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
-	s := &server{cfg: Config{Limits: fuzzLimits}}
+	s := &server{cfg: Config{Limits: fuzzLimits}, bodies: newBodyBudget(fuzzLimits.BodyBytesInFlight)}
 	f.Fuzz(func(t *testing.T, body []byte, native bool) {
 		p, items, err := decodeBody(s, body, native)
 		if err != nil {

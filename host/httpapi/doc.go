@@ -11,7 +11,9 @@
 //  1. the bearer token is verified (401 AuthenticationError when it is
 //     missing, outside dev mode, or unknown);
 //  2. the body is read and parsed (413 PayloadTooLargeError above
-//     Limits.BodyBytes, 400 InputError when nested deeper than
+//     Limits.BodyBytes; 503 ServiceUnavailableError when a body past its
+//     first 64 KiB finds no room in Limits.BodyBytesInFlight before
+//     Limits.RequestTimeout; 400 InputError when nested deeper than
 //     Limits.JSONDepth, 400 SyntaxError for malformed JSON, 400 InputError
 //     for a repeated key, invalid UTF-8 or a lone surrogate escape, which
 //     JSON parsers read differently (a declared deviation: Backstage reads

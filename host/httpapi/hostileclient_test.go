@@ -131,7 +131,9 @@ func newLimitsServerWith(t *testing.T, cfg httpapi.Config, opts []httpapi.Option
 		require.Equal(t, host.StatusOK, p.Status, p.Message)
 	}
 	cfg.DevMode = true
-	if cfg.Limits.RequestTimeout < 30*time.Second {
+	// The race detector slows guests: a default deadline is raised (one a
+	// test sets itself is kept).
+	if cfg.Limits.RequestTimeout == httpapi.DefaultConfig().Limits.RequestTimeout {
 		cfg.Limits.RequestTimeout = 30 * time.Second
 	}
 	handler, err := httpapi.New(cfg, h, nil, opts...)
@@ -150,6 +152,7 @@ type rawBody struct {
 	chunked bool          // Transfer-Encoding: chunked, else Content-Length: size
 	chunk   int           // bytes per write
 	pause   time.Duration // between writes: a slow client
+	raw     string        // when set, the body itself (Content-Length; size and chunked ignored)
 }
 
 // rawResult is what a raw client saw.
@@ -176,6 +179,9 @@ func (s *limitsServer) rawPost(path string, b rawBody) (rawResult, error) {
 		return rawResult{}, err
 	}
 	head := "POST " + path + " HTTP/1.1\r\nHost: verdict\r\nContent-Type: application/json\r\n"
+	if b.raw != "" {
+		b.size, b.chunked = int64(len(b.raw)), false
+	}
 	if b.chunked {
 		head += "Transfer-Encoding: chunked\r\n\r\n"
 	} else {
@@ -189,6 +195,9 @@ func (s *limitsServer) rawPost(path string, b rawBody) (rawResult, error) {
 		w.WriteString(head)
 		prefix := `{"items":[],"pad":"`
 		buf := []byte(prefix + strings.Repeat("x", b.chunk))
+		if b.raw != "" {
+			buf, prefix = []byte(b.raw), ""
+		}
 		for n := int64(0); n < b.size; {
 			part := buf[:min(int64(b.chunk), b.size-n)]
 			if b.chunked {
@@ -203,8 +212,12 @@ func (s *limitsServer) rawPost(path string, b rawBody) (rawResult, error) {
 			}
 			n += int64(len(part))
 			sent.Store(n)
-			buf = buf[len(prefix):]
-			prefix = ""
+			if b.raw != "" {
+				buf = buf[len(part):]
+			} else {
+				buf = buf[len(prefix):]
+				prefix = ""
+			}
 			select {
 			case <-answered:
 				return

@@ -53,6 +53,7 @@ type server struct {
 	observer  RequestObserver   // nil: no metrics
 	metrics   http.Handler      // nil: no /metrics
 	decisions DecisionLogger    // nil: no decision log
+	bodies    *bodyBudget       // Limits.BodyBytesInFlight
 }
 
 // RequestObserver records requests and decided items for metrics.
@@ -112,7 +113,7 @@ func New(cfg Config, d Decider, log *slog.Logger, opts ...Option) (http.Handler,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{cfg: cfg, d: d, log: log, ids: newIdentities(cfg)}
+	s := &server{cfg: cfg, d: d, log: log, ids: newIdentities(cfg), bodies: newBodyBudget(cfg.Limits.BodyBytesInFlight)}
 	for _, o := range opts {
 		o(s)
 	}
