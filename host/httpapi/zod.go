@@ -52,11 +52,13 @@ type seg struct {
 
 func key(k string) seg { return seg{key: k} }
 func index(i int) seg  { return seg{index: i, isIdx: true} }
-func at(p []seg, s seg) []seg {
-	// A fresh backing array per level would allocate on the happy path;
-	// append into spare capacity is safe because issues copy their path.
-	return append(p[:len(p):len(p)], s)
-}
+
+// at is the path p extended by s. It appends into p's spare capacity (the
+// callers give their root path room for every level) so that valid fields
+// cost no allocation: the result shares p's backing array and is only
+// good until the next at on the same p. That is enough, since each field's
+// path is used before its next sibling's is built, and issues copy theirs.
+func at(p []seg, s seg) []seg { return append(p, s) }
 
 // Issue codes used here.
 const (
@@ -183,6 +185,15 @@ type item struct {
 // zItem validates one item against the union of the basic and the resource
 // shape.
 func zItem(is *issues, path []seg, v any) (item, zstatus) {
+	// The options are exclusive (permission.type is a literal in each):
+	// when the type says resource, trying that option first changes no
+	// result and spares building the basic option's issues.
+	if isResourceItem(v) {
+		var resource issues
+		if it, st := zItemOption(&resource, path, v, true); st == zValid {
+			return it, zValid
+		}
+	}
 	var basic, resource issues
 	it, st1 := zItemOption(&basic, path, v, false)
 	if st1 == zValid {
@@ -202,6 +213,15 @@ func zItem(is *issues, path []seg, v any) (item, zstatus) {
 	}
 	is.invalidUnion(path, basic, resource)
 	return item{}, zAborted
+}
+
+// isResourceItem reports whether v is an object whose permission.type is
+// "resource".
+func isResourceItem(v any) bool {
+	obj, _ := v.(map[string]any)
+	perm, _ := obj["permission"].(map[string]any)
+	t, _ := perm["type"].(string)
+	return t == abi.PermissionResource
 }
 
 func zItemOption(is *issues, path []seg, v any, resource bool) (item, zstatus) {
