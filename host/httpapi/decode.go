@@ -117,6 +117,20 @@ func parseBody(body []byte, maxDepth int) (any, error) {
 		return nil, newError(nameSyntax, "Unexpected token "+strconv.QuoteRune(rune(data[0]))+
 			", the body must be a JSON object or array")
 	}
+	// One strict pass decodes every body that is valid, within the depth
+	// and unambiguous (the common case); any other body takes the
+	// reference path below, which finds the same failure and words it.
+	if v, err := abi.DecodeValue(data, maxDepth); err == nil {
+		return v, nil
+	}
+	return parseBodyReference(data, maxDepth)
+}
+
+// parseBodyReference is parseBody by encoding/json and separate checks of
+// depth and ambiguity: slower, and the source of every refusal's wording.
+// abi.DecodeValue accepts exactly the bodies it accepts, with deeply equal
+// values (FuzzParseBodyFastPath).
+func parseBodyReference(data []byte, maxDepth int) (any, error) {
 	if err := abi.CheckDepth(data, maxDepth); err != nil {
 		return nil, newError(nameInput, "request body is nested more than "+
 			strconv.Itoa(maxDepth)+" levels deep")

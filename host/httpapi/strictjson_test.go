@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/verdictpdp/verdict/abi"
 )
 
 func TestCheckUnambiguous(t *testing.T) {
@@ -145,4 +150,48 @@ func repeatsKey(data []byte) bool {
 		// A value was read: in an object, a key comes next.
 		key = true
 	}
+}
+
+// FuzzParseBodyFastPath checks that parseBody's one-pass decoder
+// (abi.DecodeValue) accepts exactly the bodies the reference path
+// (encoding/json, the depth check, checkUnambiguous) accepts, with deeply
+// equal values: a body it accepted that the reference refuses would skip a
+// check, and a value that differed would mean one thing to the host and
+// another to every other reader. Seeded with the parser-differential
+// corpus (testdata/differential).
+func FuzzParseBodyFastPath(f *testing.F) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "differential", "*.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{"items":[{"id":"a","permission":{"type":"resource","name":"n","attributes":{"action":"read"},"resourceType":"t"},"resourceRef":["x","y"]}]}`,
+		`{"a":1e400}`, `{"a":-0}`, `{"a":1.5e-320}`, `{"a":[[],{},"",0,true,false,null]}`, `{"\u0069d":"\u00e9\ud83d\ude00"}`,
+		`{"a":"\ud800"}`, `{"\ud800":1}`, `{"a":1,"\u0061":2}`, "{\"a\":\"\xff\"}", `[1,2,]`, `{"a":01}`, ` {"a":1} `,
+		`{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	const depth = 32
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, fastErr := abi.DecodeValue(data, depth)
+		data = bytes.TrimLeft(data, " \t\r\n")
+		if len(data) == 0 || data[0] != '{' && data[0] != '[' {
+			return // parseBody refuses these before either decoder
+		}
+		ref, refErr := parseBodyReference(data, depth)
+		if (fastErr == nil) != (refErr == nil) {
+			t.Fatalf("fast path: %v; reference: %v; for %q", fastErr, refErr, data)
+		}
+		if fastErr == nil && !reflect.DeepEqual(fast, ref) {
+			t.Fatalf("fast path reads %#v, the reference %#v, for %q", fast, ref, data)
+		}
+	})
 }
