@@ -70,8 +70,8 @@ func (b *bodyBudget) inUse() int64 { return b.held.Load() }
 // few megabytes instead of each growing (and discarding) its own buffer.
 var chunkPool = sync.Pool{New: func() any { return new([bodyChunk]byte) }}
 
-// requestBody is a request body read in full. Release it once the decoded value
-// no longer needs its bytes.
+// requestBody is a request body read in full. Release it once the decoded
+// value no longer needs its bytes.
 type requestBody struct {
 	data   []byte
 	first  *[]byte // pooled
@@ -97,9 +97,9 @@ func (b *requestBody) release() {
 // MaxBytesReader). The first bodyChunk bytes go into a pooled buffer that
 // grows by doubling (sized at once for a declared length, sizeHint, when
 // it fits). A body that outgrows it reserves budget for the rest at once,
-// waiting at most wait (then errBodyBudget): its declared length
-// or, when chunked, the limit, so that bytes held past the first chunks
-// never exceed the budget, whatever the number of clients. The rest is
+// waiting at most wait (then errBodyBudget): its declared length or, when
+// chunked, the limit, so that bytes held past the first chunks never
+// exceed the budget, whatever the number of clients. The rest is
 // read into pooled chunks and joined into one slice of its exact length at
 // EOF; the chunks go back to the pool at once, the reservation stays for
 // the joined copy until release. On error everything is released.
