@@ -55,8 +55,12 @@ type Limits struct {
 	// requests, beyond the first 64 KiB of each (small bodies never wait).
 	// A request whose body needs more waits for budget up to RequestTimeout,
 	// then gets 503 ServiceUnavailableError. It bounds the memory of many
-	// clients streaming big bodies at once. Default 16 MiB; at least
-	// BodyBytes, so that the largest body can always be read.
+	// clients streaming big bodies at once. A body past 64 KiB reserves
+	// its declared length (BodyBytes when chunked) until it is decoded, so
+	// clients that send 64 KiB and then trickle hold their share until the
+	// server's read timeout: meanwhile other bodies past 64 KiB may get
+	// 503 (smaller ones never wait). Default 16 MiB; at least BodyBytes, so
+	// that the largest body can always be read.
 	BodyBytesInFlight int64
 	// BatchItems is the most items one request may carry; more is 400.
 	// Default 1000.
