@@ -95,8 +95,9 @@ func TestBodyOverLimit(t *testing.T) {
 
 // TestManySlowHugeBodies: many clients at once stream huge bodies slowly
 // (half declared, half chunked). Every one gets 413, the server reads
-// about the limit from each, its heap grows with the number of clients
-// (never with what they send), and /healthz keeps answering.
+// about the limit from each, its heap growth stays within the body budget
+// (server.limits.bodyBytesInFlight) plus each client's first 64 KiB, never
+// with what they send, and /healthz keeps answering.
 func TestManySlowHugeBodies(t *testing.T) {
 	s := newLimitsServer(t, httpapi.DefaultConfig(), "fixture:allow-one")
 	limit := s.cfg.Limits.BodyBytes
