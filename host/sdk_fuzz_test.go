@@ -49,23 +49,31 @@ func FuzzSDKConformance(f *testing.F) {
 	}
 	mods := loadConformanceModules(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		req, ok := hostRequest(raw)
-		if !ok {
-			return
-		}
-		want := referenceAnswers(t, req)
-		for _, m := range mods {
-			got := m.Evaluate(context.Background(), req.Principal, append([]abi.Item(nil), req.Items...))
-			require.Len(t, got, len(want))
-			for i := range want {
-				compareAnswers(t, m.File(), raw, want[i], got[i])
-			}
-		}
+		checkModules(t, mods, raw)
 	})
 }
 
 // loadConformanceModules loads every built conformance module (a missing
 // required one skips, or fails under VERDICT_REQUIRE_GUESTS).
+// checkModules decodes raw as the host would and, if it is a request the
+// host accepts, asks every module in mods and compares each answer with
+// the reference policy's.
+func checkModules(t *testing.T, mods []*module.Module, raw []byte) {
+	t.Helper()
+	req, ok := hostRequest(raw)
+	if !ok {
+		return
+	}
+	want := referenceAnswers(t, req)
+	for _, m := range mods {
+		got := m.Evaluate(context.Background(), req.Principal, append([]abi.Item(nil), req.Items...))
+		require.Len(t, got, len(want))
+		for i := range want {
+			compareAnswers(t, m.File(), raw, want[i], got[i])
+		}
+	}
+}
+
 func loadConformanceModules(t testing.TB) []*module.Module {
 	var mods []*module.Module
 	for _, rel := range sdkConformanceModules {
@@ -192,17 +200,6 @@ func FuzzSDKEcho(f *testing.F) {
 		// byte there would make every SDK's answer DENY).
 		raw, err := json.Marshal(abi.Request{Principal: p, Items: items})
 		require.NoError(t, err)
-		req, ok := hostRequest(raw)
-		if !ok {
-			return
-		}
-		want := referenceAnswers(t, req)
-		for _, m := range mods {
-			got := m.Evaluate(context.Background(), req.Principal, append([]abi.Item(nil), req.Items...))
-			require.Len(t, got, len(want))
-			for i := range want {
-				compareAnswers(t, m.File(), raw, want[i], got[i])
-			}
-		}
+		checkModules(t, mods, raw)
 	})
 }
