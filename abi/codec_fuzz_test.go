@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/abi/conformance"
 )
 
 // fuzzDepth is the nesting limit FuzzDecodeAnswer gives DecodeAnswer. It is
@@ -144,17 +144,10 @@ func FuzzAppendRequest(f *testing.F) {
 // conformanceAnswers returns json.Marshal of every wanted answer of the
 // conformance corpus.
 func conformanceAnswers(tb testing.TB) [][]byte {
-	paths, err := filepath.Glob(filepath.Join("testdata", "conformance", "*.json"))
+	cases, err := conformance.Load(filepath.Join("testdata", "conformance"))
 	require.NoError(tb, err)
-	require.NotEmpty(tb, paths)
 	var out [][]byte
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		require.NoError(tb, err)
-		var c struct {
-			Want []abi.Answer `json:"want"`
-		}
-		require.NoError(tb, json.Unmarshal(b, &c), p)
+	for _, c := range cases {
 		for _, a := range c.Want {
 			raw, err := json.Marshal(a)
 			require.NoError(tb, err)

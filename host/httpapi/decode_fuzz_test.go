@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/abi/conformance"
 )
 
 // fuzzLimits are small, so that random bodies reach every limit.
@@ -182,17 +183,11 @@ func decodeSeeds(tb testing.TB) [][]byte {
 		[]byte(`{"items":[],"x":"` + strings.Repeat("y", 4080) + `"}`),
 		[]byte(``), []byte(`{}`), []byte(`[]`), []byte(`null`),
 	}
-	paths, err := filepath.Glob(filepath.Join("..", "..", "abi", "testdata", "conformance", "*.json"))
+	cases, err := conformance.Load(filepath.Join("..", "..", "abi", "testdata", "conformance"))
 	require.NoError(tb, err)
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		require.NoError(tb, err)
-		var c struct {
-			Input json.RawMessage `json:"input"`
-		}
-		require.NoError(tb, json.Unmarshal(b, &c), p)
+	for _, c := range cases {
 		if c.Input == nil {
-			continue // not a case (e.g. the exceptions list)
+			continue // an inputText case: its input is raw text, not a JSON value
 		}
 		var compact bytes.Buffer
 		require.NoError(tb, json.Compact(&compact, c.Input))

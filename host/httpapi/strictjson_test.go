@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -157,18 +155,10 @@ func repeatsKey(data []byte) bool {
 // (encoding/json, the depth check, checkUnambiguous) accepts, with deeply
 // equal values: a body it accepted that the reference refuses would skip a
 // check, and a value that differed would mean one thing to the host and
-// another to every other reader. Seeded with the parser-differential
-// corpus (testdata/differential).
+// another to every other reader. Seeded with decodeSeeds (among them the
+// parser-differential corpus) and edge cases of each check.
 func FuzzParseBodyFastPath(f *testing.F) {
-	paths, err := filepath.Glob(filepath.Join("testdata", "differential", "*.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range decodeSeeds(f) {
 		f.Add(b)
 	}
 	for _, s := range []string{
