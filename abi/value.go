@@ -61,11 +61,6 @@ func (vd *valueDecoder) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if plain {
-			if v, ok := boxedWord(d.data[start:end]); ok {
-				return v, nil
-			}
-		}
 		return vd.str(start, end, plain)
 	case c == '-' || c >= '0' && c <= '9':
 		start := d.pos
@@ -88,32 +83,29 @@ func (vd *valueDecoder) value() (any, error) {
 }
 
 // str returns the value of the string whose content is data[start:end],
-// refusing an unpaired surrogate escape. Common words of the permission
-// protocol are not allocated again.
-func (vd *valueDecoder) str(start, end int, plain bool) (string, error) {
-	raw := vd.d.data[start:end]
-	if plain {
-		if s, ok := commonWord(raw); ok {
-			return s, nil
+// refusing an unpaired surrogate escape. The protocol's common values come
+// already boxed (boxing a string allocates).
+func (vd *valueDecoder) str(start, end int, plain bool) (any, error) {
+	s := vd.d.data[start:end]
+	if !plain {
+		var lone bool
+		vd.buf, lone = Unquote(vd.buf[:0], s)
+		if lone {
+			return nil, fmt.Errorf("%w: a \\u escape of an unpaired surrogate at offset %d", ErrAmbiguous, start)
 		}
-		return string(raw), nil
+		s = vd.buf
 	}
-	var lone bool
-	vd.buf, lone = Unquote(vd.buf[:0], raw)
-	if lone {
-		return "", fmt.Errorf("%w: a \\u escape of an unpaired surrogate at offset %d", ErrAmbiguous, start)
+	if v, ok := boxedWord(s); ok {
+		return v, nil
 	}
-	if s, ok := commonWord(vd.buf); ok {
-		return s, nil
-	}
-	return string(vd.buf), nil
+	return string(s), nil
 }
 
 func (vd *valueDecoder) object() (any, error) {
 	d := vd.d
 	m := map[string]any{}
 	err := d.object(func(key []byte) error {
-		k, ok := commonWord(key)
+		k, ok := commonKey(key)
 		if !ok {
 			k = string(key)
 		}
@@ -189,9 +181,9 @@ func boxedWord(b []byte) (any, bool) {
 	return nil, false
 }
 
-// commonWord returns the string for b when it is one of the keys and
-// values every permission request repeats.
-func commonWord(b []byte) (string, bool) {
+// commonKey returns the string for b when it is one of the keys every
+// permission request repeats.
+func commonKey(b []byte) (string, bool) {
 	switch string(b) {
 	case "items":
 		return "items", true
@@ -211,18 +203,6 @@ func commonWord(b []byte) (string, bool) {
 		return "resourceType", true
 	case "resourceRef":
 		return "resourceRef", true
-	case "basic":
-		return "basic", true
-	case "resource":
-		return "resource", true
-	case "create":
-		return "create", true
-	case "read":
-		return "read", true
-	case "update":
-		return "update", true
-	case "delete":
-		return "delete", true
 	}
 	return "", false
 }
