@@ -25,10 +25,12 @@ type decoder struct {
 	// share makes plain strings substrings of one copy of data (str).
 	share bool
 	// keyBuf holds the last key that needed unescaping; keyStart, keyEnd and
-	// keyPlain describe the last key read.
+	// keyPlain describe the last key read, and keyLone says that unescaping
+	// it replaced an unpaired surrogate escape (see Unquote).
 	keyBuf           []byte
 	keyStart, keyEnd int
 	keyPlain         bool
+	keyLone          bool
 }
 
 func newDecoder(data []byte, maxDepth int) *decoder {
@@ -124,10 +126,10 @@ func (d *decoder) object(fn func(key []byte) error) error {
 		if err != nil {
 			return err
 		}
-		d.keyStart, d.keyEnd, d.keyPlain = start, end, plain
+		d.keyStart, d.keyEnd, d.keyPlain, d.keyLone = start, end, plain, false
 		key := d.data[start:end]
 		if !plain {
-			d.keyBuf, _ = Unquote(d.keyBuf[:0], key)
+			d.keyBuf, d.keyLone = Unquote(d.keyBuf[:0], key)
 			key = d.keyBuf
 		}
 		d.ws()

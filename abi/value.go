@@ -112,11 +112,8 @@ func (vd *valueDecoder) object() (any, error) {
 		if _, dup := m[k]; dup {
 			return fmt.Errorf("%w: the key %q is repeated", ErrAmbiguous, k)
 		}
-		// A key that needed unescaping may hold an unpaired surrogate.
-		if !d.keyPlain {
-			if _, lone := Unquote(vd.buf[:0], d.data[d.keyStart:d.keyEnd]); lone {
-				return fmt.Errorf("%w: a \\u escape of an unpaired surrogate in a key", ErrAmbiguous)
-			}
+		if d.keyLone {
+			return fmt.Errorf("%w: a \\u escape of an unpaired surrogate in a key", ErrAmbiguous)
 		}
 		v, err := vd.value()
 		if err != nil {
