@@ -2,12 +2,10 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdictpdp/verdict/host"
 	"github.com/verdictpdp/verdict/host/httpapi"
 	"github.com/verdictpdp/verdict/host/reliability"
 )
@@ -35,7 +32,9 @@ var guestInput = regexp.MustCompile(`hex-echo: ([0-9a-f]+)`)
 // invalid UTF-8, a lone surrogate) is refused, and everything else reaches
 // the guest re-encoded, never as the client's bytes.
 func TestParserDifferentials(t *testing.T) {
-	srv := hexEchoServer(t)
+	// The real server in dev mode over a real host whose only module is
+	// the hex-echo fixture.
+	srv := newLimitsServer(t, httpapi.DefaultConfig(), "fixture:hex-echo")
 	files, err := filepath.Glob(filepath.Join("testdata", "differential", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
@@ -86,29 +85,6 @@ func TestParserDifferentials(t *testing.T) {
 	reliability.Record(t, 2, "differential corpus over HTTP (duplicate, case-variant and escaped keys, invalid UTF-8, lone surrogates, BOM, \\u0000, big numbers)",
 		"%d inputs: %d → 400 with the envelope, %d → the guest got byte-identical canonical JSON, 0 read two ways",
 		len(files), refused, canonical)
-}
-
-// hexEchoServer starts the real server in dev mode over a real host whose
-// only module is the hex-echo fixture.
-func hexEchoServer(t *testing.T) *httptest.Server {
-	t.Helper()
-	dir := t.TempDir()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", "hex-echo.wasm"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "hex-echo.wasm"), b, 0o644))
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	h, err := host.New(context.Background(), hcfg, nil)
-	require.NoError(t, err)
-	require.NoError(t, h.LoadDir(context.Background(), dir))
-	require.Equal(t, host.StatusOK, h.Status().Policies[0].Status, h.Status().Policies[0].Message)
-	cfg := httpapi.DefaultConfig()
-	cfg.DevMode = true
-	handler, err := httpapi.New(cfg, h, nil)
-	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	t.Cleanup(func() { srv.Close(); _ = h.Close(context.Background()) })
-	return srv
 }
 
 func post(t *testing.T, url string, body []byte) (int, []byte) {
