@@ -79,9 +79,22 @@ type Config struct {
 	// RequireSeal refuses modules without a verdict.seal section. A seal
 	// that does not verify is refused either way. Default false.
 	RequireSeal bool
+	// LoadDirTimeout bounds one load of the policy directory (reading every
+	// file, compiling and initialising every changed module). A load that
+	// takes longer (a hung network file system, a module slow to compile)
+	// fails with ErrLoadTimeout, the previous snapshot keeps serving, and the
+	// next load (Watch, SIGHUP, POST /v1/policies/reload) takes over instead
+	// of waiting for it. Default 60 s: room for a few dozen Go modules
+	// compiling on a cold cache on two cores.
+	LoadDirTimeout time.Duration
 	// Debounce is how long the policy directory must be quiet, and a changed
-	// file unchanged in size and mtime, before Watch reloads. Default 250 ms.
+	// file unchanged (see Watch), before Watch reloads. Default 250 ms.
 	Debounce time.Duration
+	// DebounceMax bounds the wait Debounce adds: a directory that never goes
+	// quiet (a file rewritten every 100 ms, even an ignored dotfile) is
+	// still reloaded at most DebounceMax after the first change Watch saw.
+	// Default 2 s. It must be at least Debounce.
+	DebounceMax time.Duration
 	// Claims replace the claims a module describes, by module name (the file
 	// name without ".wasm"). Default none.
 	Claims map[string][]string
@@ -109,7 +122,9 @@ func DefaultConfig() Config {
 		LogBytes:           64 << 10,
 		QuarantineFailures: 3,
 		QuarantineWindow:   60 * time.Second,
+		LoadDirTimeout:     60 * time.Second,
 		Debounce:           250 * time.Millisecond,
+		DebounceMax:        2 * time.Second,
 	}
 }
 
@@ -144,7 +159,12 @@ func (c Config) Validate() error {
 	positive("logBytes", int64(c.LogBytes))
 	positive("quarantineFailures", int64(c.QuarantineFailures))
 	positive("quarantineWindow", int64(c.QuarantineWindow))
+	positive("loadDirTimeout", int64(c.LoadDirTimeout))
 	positive("debounce", int64(c.Debounce))
+	positive("debounceMax", int64(c.DebounceMax))
+	if c.DebounceMax > 0 && c.DebounceMax < c.Debounce {
+		errs = append(errs, fmt.Errorf("debounceMax: must be at least debounce (%s), got %s", c.Debounce, c.DebounceMax))
+	}
 	for name, cl := range c.Claims {
 		if len(cl) == 0 {
 			errs = append(errs, fmt.Errorf("claims.%s: an empty list would route nothing to the module; remove the entry instead", name))

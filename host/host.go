@@ -11,7 +11,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,9 +36,18 @@ type Host struct {
 	cache  wazero.CompilationCache
 	cur    atomic.Pointer[snapshot]
 	gen    atomic.Uint64
-	loadMu sync.Mutex // serialises loads
-	dir    string     // the directory last loaded; guarded by loadMu
 	closed atomic.Bool
+	// loadMu guards the load lease below. It is held only for moments,
+	// never across file I/O or compilation, so that nothing (serving,
+	// Status, Close, a SIGHUP) ever waits on a load that hangs.
+	loadMu      sync.Mutex
+	src         source        // what was loaded last
+	loading     bool          // a load holds the lease
+	loadEpoch   uint64        // the lease's number; a load commits only while it holds it
+	loadStarted time.Time     // when the lease was taken
+	loadDone    chan struct{} // closed when the lease is given back or taken over
+	stuckLoads  int           // loads abandoned at their deadline that have not returned yet
+	cacheOnce   sync.Once     // closes cache
 	// observer receives call metrics; nil when none.
 	observer CallObserver
 	// loadFailures counts module loads that failed.
@@ -164,26 +178,169 @@ func (h *Host) acquire() (*snapshot, error) {
 // atomically. Modules whose bytes and settings are unchanged since the
 // current snapshot are kept as they are; quarantined ones are released from
 // quarantine. A module that fails to load is shown as ERROR in Status, and
-// its previous version, if any, keeps serving. LoadDir fails only when the
-// directory cannot be read.
+// its previous version, if any, keeps serving. Files are read as
+// openInside describes: regular files only, symlinks only when relative and
+// inside dir. LoadDir fails only when the directory cannot be read, when
+// ctx ends, or when the load passes Config.LoadDirTimeout (ErrLoadTimeout,
+// ErrLoadStuck; see load).
 func (h *Host) LoadDir(ctx context.Context, dir string) error {
-	return h.load(ctx, dir, true)
+	return h.load(ctx, source{dir: dir}, true)
 }
+
+// LoadModuleFile loads the one module file (a NAME.wasm, with the settings
+// file and NAME.d/ beside it) as LoadDir would load its directory with
+// every other module left out: for the CLI's commands that take a module
+// file. Reload then reloads that module alone.
+func (h *Host) LoadModuleFile(ctx context.Context, file string) error {
+	base := filepath.Base(file)
+	if !strings.HasSuffix(base, ".wasm") || strings.HasPrefix(base, ".") {
+		return fmt.Errorf("%w: %s: a module file is NAME.wasm", ErrLoad, file)
+	}
+	return h.load(ctx, source{dir: filepath.Dir(file), only: strings.TrimSuffix(base, ".wasm")}, true)
+}
+
+// source is what a load reads: the directory, and when only is set, the
+// one module of that name in it.
+type source struct {
+	dir, only string
+}
+
+// maxStuckLoads is how many abandoned loads may still be running (stuck in
+// a read the kernel does not interrupt, or a compilation) before new loads
+// are refused with ErrLoadStuck instead of piling up goroutines and threads.
+const maxStuckLoads = 2
 
 // load builds the next snapshot from dir. force releases quarantined
 // modules; without it (a change seen by Watch) they stay quarantined unless
 // their files changed.
-func (h *Host) load(ctx context.Context, dir string, force bool) error {
+//
+// One load runs at a time, holding a lease. A load that does not finish
+// within Config.LoadDirTimeout returns ErrLoadTimeout; it is abandoned (its
+// snapshot, should it ever finish, is discarded) and the next load takes
+// the lease over instead of queueing behind it. A caller therefore waits at
+// most twice LoadDirTimeout: once for a running load to finish or become
+// overdue, once for its own. Serving never waits on a load: Decide reads the
+// current snapshot without any lock.
+func (h *Host) load(ctx context.Context, src source, force bool) error {
+	dir := src.dir
+	epoch, err := h.takeLease(ctx, src)
+	if err != nil {
+		return err
+	}
+	// The load runs detached from ctx, so that a caller that goes away (an
+	// HTTP client that disconnects) does not turn every module it was
+	// loading into a failure; the deadline bounds it instead.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.LoadDirTimeout)
+	res := make(chan error, 1)
+	go func() {
+		defer cancel()
+		err := h.build(lctx, src, force, epoch)
+		h.endLease(epoch)
+		res <- err
+	}()
+	deadline := time.NewTimer(h.cfg.LoadDirTimeout)
+	defer deadline.Stop()
+	select {
+	case err := <-res:
+		return err
+	case <-deadline.C:
+		h.log.Error("policy directory load timed out; the previous snapshot keeps serving and the next load will not wait for this one",
+			"dir", dir, "loadDirTimeout", h.cfg.LoadDirTimeout)
+		return fmt.Errorf("%w: %s did not load within policies.limits.loadDirTimeout (%s); the previous snapshot keeps serving",
+			ErrLoadTimeout, dir, h.cfg.LoadDirTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %s: %w", ErrLoad, dir, ctx.Err())
+	}
+}
+
+// takeLease waits until no load runs, or the running one is overdue, and
+// takes the load lease, recording dir as the directory being loaded.
+func (h *Host) takeLease(ctx context.Context, src source) (uint64, error) {
+	for {
+		h.loadMu.Lock()
+		if h.closed.Load() {
+			h.loadMu.Unlock()
+			return 0, ErrClosed
+		}
+		if !h.loading {
+			h.loadEpoch++
+			h.loading, h.loadStarted, h.loadDone, h.src = true, time.Now(), make(chan struct{}), src
+			e := h.loadEpoch
+			h.loadMu.Unlock()
+			return e, nil
+		}
+		wait := time.Until(h.loadStarted.Add(h.cfg.LoadDirTimeout))
+		if wait <= 0 {
+			if h.stuckLoads >= maxStuckLoads {
+				n, since := h.stuckLoads+1, h.loadStarted
+				h.loadMu.Unlock()
+				return 0, fmt.Errorf("%w: %d loads have not returned, the oldest running since %s (a hung file system?); the previous snapshot keeps serving",
+					ErrLoadStuck, n, since.UTC().Format(time.RFC3339))
+			}
+			h.abandonLease()
+			h.loadMu.Unlock()
+			continue
+		}
+		done := h.loadDone
+		h.loadMu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-done:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, fmt.Errorf("%w: waiting for the running load: %w", ErrLoad, ctx.Err())
+		}
+		t.Stop()
+	}
+}
+
+// abandonLease gives up on the running load: it can no longer commit, and
+// counts as stuck until it returns. h.loadMu must be held.
+func (h *Host) abandonLease() {
+	h.loadEpoch++
+	h.loading = false
+	h.stuckLoads++
+	close(h.loadDone)
+	h.log.Warn("abandoning a policy directory load that passed its deadline", "dir", h.src.dir,
+		"started", h.loadStarted, "loadDirTimeout", h.cfg.LoadDirTimeout)
+}
+
+// endLease gives the lease back when the load of epoch returns, or counts
+// an abandoned load as returned.
+func (h *Host) endLease(epoch uint64) {
 	h.loadMu.Lock()
 	defer h.loadMu.Unlock()
-	if h.closed.Load() {
-		return ErrClosed
+	if h.loading && h.loadEpoch == epoch {
+		h.loading = false
+		close(h.loadDone)
+	} else {
+		h.stuckLoads--
 	}
-	h.dir = dir
+	if h.closed.Load() && !h.loading && h.stuckLoads == 0 {
+		go h.closeCache() // Close left it to the last load
+	}
+}
+
+// build reads and loads every module of dir and activates the result,
+// unless the load of epoch was abandoned meanwhile.
+func (h *Host) build(ctx context.Context, src source, force bool, epoch uint64) error {
+	dir := src.dir
 	entries, err := scanDir(dir)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrLoad, err)
 	}
+	if src.only != "" {
+		entries = slices.DeleteFunc(entries, func(e entry) bool { return e.name != src.only })
+		if len(entries) == 0 {
+			return fmt.Errorf("%w: %s: %w", ErrLoad, filepath.Join(dir, src.only+".wasm"), fs.ErrNotExist)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("%w: policy directory: %w", ErrLoad, err)
+	}
+	defer root.Close()
 	prev := map[string]*handle{}
 	if old := h.cur.Load(); old != nil {
 		for _, hd := range old.modules {
@@ -192,7 +349,7 @@ func (h *Host) load(ctx context.Context, dir string, force bool) error {
 	}
 	s := &snapshot{errors: map[string]PolicyStatus{}}
 	for _, e := range entries {
-		hd, err := h.loadOne(ctx, dir, e, prev[e.name])
+		hd, err := h.loadOne(ctx, root, dir, e, prev[e.name])
 		if err != nil {
 			h.loadFailures.Add(1)
 			h.log.Error("module not loaded", "module", e.name, "error", err, "previousVersionServing", prev[e.name] != nil)
@@ -209,10 +366,23 @@ func (h *Host) load(ctx context.Context, dir string, force bool) error {
 		hd.retain()
 		s.modules = append(s.modules, hd)
 	}
-	if old := h.cur.Load(); !force && old != nil && sameSnapshot(old, s) {
+	discard := func() {
 		for _, hd := range s.modules {
-			hd.release() // nothing changed: keep the current snapshot and generation
+			hd.release()
 		}
+	}
+	h.loadMu.Lock()
+	defer h.loadMu.Unlock()
+	if h.closed.Load() {
+		discard()
+		return ErrClosed
+	}
+	if !h.loading || h.loadEpoch != epoch {
+		discard()
+		return fmt.Errorf("%w: %s: this load was abandoned at its deadline and a later one took over", ErrLoadTimeout, dir)
+	}
+	if old := h.cur.Load(); !force && old != nil && sameSnapshot(old, s) {
+		discard() // nothing changed: keep the current snapshot and generation
 		return nil
 	}
 	s.gen = h.gen.Add(1)
@@ -245,8 +415,8 @@ func sameSnapshot(a, b *snapshot) bool {
 
 // loadOne loads a module, or returns prev when the module's bytes and
 // settings are unchanged.
-func (h *Host) loadOne(ctx context.Context, dir string, e entry, prev *handle) (*handle, error) {
-	wasm, configure, err := readSource(dir, e)
+func (h *Host) loadOne(ctx context.Context, root *os.Root, dir string, e entry, prev *handle) (*handle, error) {
+	wasm, configure, err := readSource(root, dir, e)
 	if err != nil {
 		return nil, err
 	}
@@ -391,18 +561,38 @@ func (h *Host) Ready() error {
 	return errors.Join(errs...)
 }
 
-// Close releases every module. Later calls get ErrClosed.
+// Close releases every module. Later calls get ErrClosed. A load in
+// progress gets until ctx ends (at most 5 s) to finish; a hung one is
+// abandoned, and the compilation cache closes when the last load returns.
 func (h *Host) Close(ctx context.Context) error {
 	if h.closed.Swap(true) {
 		return nil
 	}
 	h.loadMu.Lock()
-	defer h.loadMu.Unlock()
-	if old := h.cur.Swap(nil); old != nil {
+	if h.loading {
+		done := h.loadDone
+		h.loadMu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+		h.loadMu.Lock()
+		if h.loading {
+			h.abandonLease()
+		}
+	}
+	old := h.cur.Swap(nil)
+	idle := h.stuckLoads == 0
+	h.loadMu.Unlock()
+	if old != nil {
 		old.release()
 	}
+	if !idle {
+		return nil // the last load to return closes the cache (endLease)
+	}
 	done := make(chan struct{})
-	go func() { _ = h.cache.Close(context.Background()); close(done) }()
+	go func() { h.closeCache(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -411,4 +601,10 @@ func (h *Host) Close(ctx context.Context) error {
 	case <-time.After(5 * time.Second):
 		return errors.New("host close: compilation cache did not close in time")
 	}
+}
+
+// closeCache closes the compilation cache once, after Close, when no load
+// that could still compile with it is running.
+func (h *Host) closeCache() {
+	h.cacheOnce.Do(func() { _ = h.cache.Close(context.Background()) })
 }

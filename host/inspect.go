@@ -110,7 +110,13 @@ func Inspect(ctx context.Context, cfg Config, file string) Inspection {
 
 	dir := filepath.Dir(file)
 	e := entry{name: strings.TrimSuffix(filepath.Base(file), ".wasm"), file: file}
-	_, configure, err := readSource(dir, e)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		in.Error = err.Error()
+		return in
+	}
+	defer root.Close()
+	_, configure, err := readSource(root, dir, e)
 	if err != nil {
 		in.Error = err.Error()
 		return in

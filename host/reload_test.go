@@ -52,7 +52,7 @@ func TestReloadReleasesQuarantine(t *testing.T) {
 	require.Equal(t, StatusQuarantined, status(t, h, "trap-unreachable").Status)
 
 	// A change seen by the watcher with the file unchanged keeps it quarantined.
-	require.NoError(t, h.load(context.Background(), dir, false))
+	require.NoError(t, h.load(context.Background(), source{dir: dir}, false))
 	require.Equal(t, StatusQuarantined, status(t, h, "trap-unreachable").Status)
 
 	// A forced reload releases it, and the module runs again.
@@ -177,7 +177,7 @@ func TestUnchangedDirectoryKeepsGeneration(t *testing.T) {
 	require.NoError(t, err)
 	defer h.Close(context.Background())
 	require.NoError(t, h.LoadDir(context.Background(), dir))
-	require.NoError(t, h.load(context.Background(), dir, false))
+	require.NoError(t, h.load(context.Background(), source{dir: dir}, false))
 	require.Equal(t, uint64(1), h.Status().Generation, "a change that changes nothing activates nothing")
 	require.NoError(t, h.Reload(context.Background()))
 	require.Equal(t, uint64(2), h.Status().Generation, "a forced reload always activates")

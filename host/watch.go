@@ -85,7 +85,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 			if fp == loaded {
 				continue
 			}
-			if err := h.load(ctx, dir, false); err != nil {
+			if err := h.load(ctx, source{dir: dir}, false); err != nil {
 				h.log.Error("policy directory reload failed; the previous snapshot keeps serving", "dir", dir, "error", err)
 				continue
 			}
@@ -99,12 +99,12 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 // releases quarantined modules: SIGHUP and POST /v1/policies/reload.
 func (h *Host) Reload(ctx context.Context) error {
 	h.loadMu.Lock()
-	dir := h.dir
+	src := h.src
 	h.loadMu.Unlock()
-	if dir == "" {
+	if src.dir == "" {
 		return fmt.Errorf("%w: no policy directory has been loaded yet", ErrLoad)
 	}
-	return h.LoadDir(ctx, dir)
+	return h.load(ctx, src, true)
 }
 
 // watchSidecars adds a watch on every NAME.d/ directory not yet watched.

@@ -254,7 +254,7 @@ func (s *settings) validate() error {
 	if err := s.Host.Validate(); err != nil {
 		errs = append(errs, renameKeys(err, func(name string) string {
 			switch {
-			case name == "combine", name == "default", name == "debounce", strings.HasPrefix(name, "claims."):
+			case name == "combine", name == "default", name == "debounce", name == "debounceMax", strings.HasPrefix(name, "claims."):
 				return "policies." + name
 			case name == "quarantineFailures":
 				return "policies.quarantine.failures"

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/verdictpdp/verdict/abi"
@@ -25,38 +24,21 @@ func openPolicies(ctx context.Context, cfg host.Config, path string) (*host.Host
 	if err != nil {
 		return nil, err
 	}
-	dir := path
-	if !st.IsDir() {
-		if !strings.HasSuffix(path, ".wasm") {
-			return nil, fmt.Errorf("%s: not a directory or a .wasm file", path)
-		}
-		// One module: a directory of its own holding links to the module,
-		// its settings and its sidecar directory.
-		tmp, err := os.MkdirTemp("", "verdict-eval-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		name := strings.TrimSuffix(filepath.Base(path), ".wasm")
-		src := filepath.Dir(path)
-		for _, f := range []string{name + ".wasm", name + ".yaml", name + ".yml", name + ".json", name + ".d"} {
-			abs, err := filepath.Abs(filepath.Join(src, f))
-			if err != nil {
-				return nil, err
-			}
-			if _, err := os.Stat(abs); err == nil {
-				if err := os.Symlink(abs, filepath.Join(tmp, f)); err != nil {
-					return nil, err
-				}
-			}
-		}
-		dir = tmp
+	if !st.IsDir() && !strings.HasSuffix(path, ".wasm") {
+		return nil, fmt.Errorf("%s: not a directory or a .wasm file", path)
 	}
 	h, err := host.New(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.LoadDir(ctx, dir); err != nil {
+	if st.IsDir() {
+		err = h.LoadDir(ctx, path)
+	} else {
+		// One module, with the settings file and NAME.d/ beside it, read
+		// under the same rules as a policy directory's.
+		err = h.LoadModuleFile(ctx, path)
+	}
+	if err != nil {
 		_ = h.Close(ctx)
 		return nil, err
 	}
