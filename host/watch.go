@@ -16,13 +16,38 @@ import (
 // in case the file system dropped an event.
 const resyncEvery = 10 * time.Second
 
-// Watch loads dir, then reloads it whenever it changes, until ctx ends. A
-// change is picked up once the directory has been quiet for Config.Debounce
-// and a second look finds every file the same size and modification time
-// (so a file being copied in is not loaded half-written). Any event in dir
-// counts, dotfiles included, so a Kubernetes ConfigMap volume, which swaps a
-// "..data" symlink, reloads too. Sidecar directories (NAME.d/) are watched as
-// well. Reloads keep unchanged modules and quarantines (see LoadDir).
+// racyWindow: a fingerprint taken while a file's change or modification
+// time is this recent cannot be trusted to tell a later rewrite apart (file
+// systems keep these times to a coarse tick, from a few milliseconds on
+// Linux to seconds on some network file systems), so the next look at the
+// directory reloads it and compares contents rather than fingerprints (as
+// git does with a "racily clean" index).
+const racyWindow = 2 * time.Second
+
+// Watch loads dir, then reloads it whenever it changes, until ctx ends.
+//
+// A change is picked up once the directory has been quiet for
+// Config.Debounce and a second look finds every file unchanged (so a file
+// being copied in is not loaded half-written), but never later than
+// Config.DebounceMax after the first change Watch saw: a directory that
+// never goes quiet (a file rewritten every 100 ms, even an ignored one) is
+// reloaded at that bound all the same, whatever state its files are in;
+// write files atomically (rename into place) so that state is a whole one.
+// Any event in dir counts, dotfiles included, so a Kubernetes ConfigMap
+// volume, which swaps a "..data" symlink, reloads too. Sidecar directories
+// (NAME.d/) are watched as well.
+//
+// "Unchanged" compares, for each file (following symlinks), its size,
+// modification time and, on Linux, its device, inode and status change
+// time: cp -p, rsync -a, tar and touch -d pin the modification time, but no
+// rewrite keeps the inode and change time. A fingerprint taken within
+// racyWindow of a file's last change is not trusted: the next event or
+// resync reloads, and the load compares contents (unchanged modules are
+// kept, and an unchanged directory keeps its generation). So a change is
+// loaded within DebounceMax of its event, plus the load's own time, bounded
+// by LoadDirTimeout; a change whose event the file system dropped, within
+// another resyncEvery (10 s). Reloads keep unchanged modules and
+// quarantines (see LoadDir).
 //
 // Watch returns an error only when dir cannot be watched or read at the
 // start; later failures are logged and the previous snapshot keeps serving.
@@ -41,7 +66,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	// snapshot held the old file, and the change would never be loaded,
 	// not even by the periodic resync (found by the reliability row 13
 	// test, swapping files just as Watch started).
-	loaded := fingerprint(dir)
+	loaded, loadedRacy := fingerprint(dir)
 	if err := h.LoadDir(ctx, dir); err != nil {
 		return err
 	}
@@ -52,7 +77,19 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	timer.Stop()
 	resync := time.NewTicker(resyncEvery)
 	defer resync.Stop()
-	var seen string // the fingerprint at the last timer tick, "" if none
+	var seen string     // the fingerprint at the last timer tick, "" if none
+	var first time.Time // the first change not yet loaded; zero if none
+	// arm sets the timer to d from now, but no later than DebounceMax after
+	// the first change.
+	arm := func(d time.Duration) {
+		if first.IsZero() {
+			first = time.Now()
+		}
+		if left := time.Until(first.Add(h.cfg.DebounceMax)); left < d {
+			d = max(left, 0)
+		}
+		timer.Reset(d)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -63,33 +100,38 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 				return nil
 			}
 			h.log.Debug("policy directory changed", "path", ev.Name, "op", ev.Op.String())
-			timer.Reset(h.cfg.Debounce)
+			arm(h.cfg.Debounce)
 		case err, ok := <-w.Errors:
 			if !ok {
 				return nil
 			}
 			h.log.Warn("watching the policy directory", "dir", dir, "error", err)
 		case <-resync.C:
-			if fingerprint(dir) != loaded {
-				timer.Reset(h.cfg.Debounce)
+			if fp, _ := fingerprint(dir); fp != loaded || loadedRacy {
+				arm(h.cfg.Debounce)
 			}
 		case <-timer.C:
-			fp := fingerprint(dir)
-			if fp != seen {
+			fp, racy := fingerprint(dir)
+			overdue := !time.Now().Before(first.Add(h.cfg.DebounceMax))
+			if fp != seen && !overdue {
 				// Changed since the last look: look again after another quiet period.
 				seen = fp
-				timer.Reset(h.cfg.Debounce)
+				arm(h.cfg.Debounce)
 				continue
 			}
-			seen = ""
-			if fp == loaded {
+			if overdue && fp != seen {
+				h.log.Warn("policy directory has not gone quiet; reloading at policies.debounceMax",
+					"dir", dir, "debounceMax", h.cfg.DebounceMax)
+			}
+			seen, first = "", time.Time{}
+			if fp == loaded && !loadedRacy {
 				continue
 			}
 			if err := h.load(ctx, source{dir: dir}, false); err != nil {
 				h.log.Error("policy directory reload failed; the previous snapshot keeps serving", "dir", dir, "error", err)
 				continue
 			}
-			loaded = fp
+			loaded, loadedRacy = fp, racy
 			h.watchSidecars(w, dir, sidecars)
 		}
 	}
@@ -130,9 +172,13 @@ func (h *Host) watchSidecars(w *fsnotify.Watcher, dir string, watched map[string
 }
 
 // fingerprint describes every file of dir and its sidecar directories by
-// name, size and modification time (following symlinks).
-func fingerprint(dir string) string {
+// name, size, modification time and changeID (following symlinks). racy
+// reports a file changed within racyWindow, or a platform where changeID
+// says nothing: the fingerprint alone cannot then be trusted to see the
+// next rewrite.
+func fingerprint(dir string) (fp string, racy bool) {
 	var b strings.Builder
+	now := time.Now()
 	var walk func(d string, depth int)
 	walk = func(d string, depth int) {
 		des, err := os.ReadDir(d)
@@ -160,9 +206,13 @@ func fingerprint(dir string) string {
 				}
 				continue
 			}
-			fmt.Fprintf(&b, "%s %d %d\n", p, st.Size(), st.ModTime().UnixNano())
+			id, latest := changeID(st)
+			if id == "" || now.Sub(latest) < racyWindow {
+				racy = true
+			}
+			fmt.Fprintf(&b, "%s %d %d %s\n", p, st.Size(), st.ModTime().UnixNano(), id)
 		}
 	}
 	walk(dir, 0)
-	return b.String()
+	return b.String(), racy
 }
