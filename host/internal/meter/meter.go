@@ -49,9 +49,9 @@
 //
 // # Prepaid functions
 //
-// A bounded function without dynamic charges that can only be called
-// directly (it is not exported, not the start function, not in a table's
-// elements and not named by ref.func anywhere) is prepaid: its body is left
+// A bounded function without dynamic charges or calls to imports that can
+// only be called directly (it is not exported, not the start function, not
+// in a table's elements and not named by ref.func anywhere) is prepaid: its body is left
 // byte for byte as it was, and each call site pays its cost as part of the
 // caller's segment, before the call runs. A call graph without cycles whose
 // cost doubles at each level (exponential work without a loop) soon exceeds
