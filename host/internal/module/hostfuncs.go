@@ -175,7 +175,11 @@ func iovecs(iovs int) wasiCost {
 			if !ok {
 				break // wazero answers EFAULT
 			}
-			bytes += int64(l)
+			// Saturate: a sum this large is over any fuel budget anyway,
+			// and must not wrap around into a refund.
+			if bytes += int64(l); bytes >= 1<<62 {
+				break
+			}
 		}
 		h.charge(bytes * IOByteFuel)
 	}
