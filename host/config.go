@@ -69,8 +69,22 @@ type Config struct {
 	// StdioBytes caps what a guest may write to stdout and stderr per call;
 	// the rest is dropped and counted. Default 64 KiB.
 	StdioBytes int
-	// LogBytes caps one verdict:host/v1 log message. Default 64 KiB.
+	// LogBytes caps one verdict:host/v1 log message; the rest is dropped
+	// and counted. Default 64 KiB.
 	LogBytes int
+	// LogMessages is the most verdict:host/v1 log messages one guest call
+	// may write; one more fails the call as a trap (its items DENY, counted
+	// toward quarantine). Default 1,000: one per item of a full call
+	// (ItemsPerCall), far below a flood (abi/SPEC.md §12).
+	LogMessages int
+	// LogBytesPerCall caps the log bytes (each message after LogBytes) of
+	// one guest call; going over fails the call as a trap. Default 256 KiB:
+	// four full messages.
+	LogBytesPerCall int
+	// RandomBytes caps what one guest call may ask of random_get; going over
+	// fails the call as a trap. Default 64 KiB: runtimes seed with 8-32
+	// bytes, and a UUID per item of a full call takes 16 KB.
+	RandomBytes int
 	// QuarantineFailures traps or timeouts within QuarantineWindow put a
 	// module in quarantine (its items DENY without running it) until its
 	// file changes or a forced reload. Defaults 3 and 60 s.
@@ -120,6 +134,9 @@ func DefaultConfig() Config {
 		Instances:          runtime.GOMAXPROCS(0),
 		StdioBytes:         64 << 10,
 		LogBytes:           64 << 10,
+		LogMessages:        1000,
+		LogBytesPerCall:    256 << 10,
+		RandomBytes:        64 << 10,
 		QuarantineFailures: 3,
 		QuarantineWindow:   60 * time.Second,
 		LoadDirTimeout:     60 * time.Second,
@@ -157,6 +174,9 @@ func (c Config) Validate() error {
 	positive("instances", int64(c.Instances))
 	positive("stdioBytes", int64(c.StdioBytes))
 	positive("logBytes", int64(c.LogBytes))
+	positive("logMessages", int64(c.LogMessages))
+	positive("logBytesPerCall", int64(c.LogBytesPerCall))
+	positive("randomBytes", int64(c.RandomBytes))
 	positive("quarantineFailures", int64(c.QuarantineFailures))
 	positive("quarantineWindow", int64(c.QuarantineWindow))
 	positive("loadDirTimeout", int64(c.LoadDirTimeout))

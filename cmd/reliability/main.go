@@ -49,6 +49,7 @@ var classes = map[int]string{
 	16: "Slowloris and slow bodies",
 	17: "Auth abuse",
 	18: "Decision-log failure",
+	19: "Host function abuse",
 }
 
 // fuzzRows maps fuzz targets to the row whose inputs they generate.

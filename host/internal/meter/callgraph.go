@@ -25,11 +25,12 @@ type graph struct {
 }
 
 // isPrepaid reports whether a direct call to function index fn needs no
-// flush of the fuel: an import (host functions do not touch the fuel) or a
-// prepaid function.
+// flush of the fuel: a prepaid function. An import is not: host functions
+// charge the fuel global for their work, so it must be current when they
+// run and read again after them.
 func (g *graph) isPrepaid(fn uint32) bool {
 	if fn < g.imported {
-		return true
+		return false
 	}
 	i := fn - g.imported
 	return int(i) < len(g.prepaid) && g.prepaid[i]
@@ -74,12 +75,14 @@ func buildGraph(m *module, fns []calls) *graph {
 	// known to be prepaid yet; callers lists each function's call sites.
 	pending := make([]int, n)
 	callers := make([][]int, n)
+	callsHost := make([]bool, n) // calls an import directly: never prepaid
 	var queue []int
 	for i := range fns {
 		g.check[i] = true
 		g.loops[i] = fns[i].loops
 		for _, fn := range fns[i].callees {
 			if fn < m.importedFunc {
+				callsHost[i] = true
 				continue
 			}
 			j := int(fn - m.importedFunc)
@@ -105,7 +108,7 @@ func buildGraph(m *module, fns []calls) *graph {
 			continue
 		}
 		g.check[i] = false
-		if m.opaque || escapes[i] || fns[i].dynamic {
+		if m.opaque || escapes[i] || fns[i].dynamic || callsHost[i] {
 			continue
 		}
 		g.prepaid[i], g.cost[i] = true, cost

@@ -21,7 +21,7 @@
 //     locals (so existing local indices do not move), which wazero's
 //     compiler keeps in a register: the entry loads the global into it, and
 //     the local is stored back into the global before each call that is not
-//     to a prepaid function or an import, before each exit (return, a branch
+//     to a prepaid function, before each exit (return, a branch
 //     to the function's label, the final end) and before a trap test traps;
 //     it is loaded again after each such call. A charge is then
 //     local.get, i64.const COST, i64.sub, local.set; a trap test ends with
@@ -49,9 +49,9 @@
 //
 // # Prepaid functions
 //
-// A bounded function without dynamic charges that can only be called
-// directly (it is not exported, not the start function, not in a table's
-// elements and not named by ref.func anywhere) is prepaid: its body is left
+// A bounded function without dynamic charges or calls to imports that can
+// only be called directly (it is not exported, not the start function, not
+// in a table's elements and not named by ref.func anywhere) is prepaid: its body is left
 // byte for byte as it was, and each call site pays its cost as part of the
 // caller's segment, before the call runs. A call graph without cycles whose
 // cost doubles at each level (exponential work without a loop) soon exceeds
@@ -81,10 +81,12 @@
 // bytes, memory.grow 1024 units per page (64 KiB, the same rate), and
 // table.grow, table.fill, table.copy and table.init one unit per entry. These
 // read their length through one extra i32 local appended to the function.
-// Calls to imported (host) functions cost nothing beyond the call
-// instruction: host functions must be bounded, and must neither read nor
-// write FuelGlobal (a function with a loop does not store its local before
-// calling one).
+// Calls to imported (host) functions cost nothing here beyond the call
+// instruction: the host functions charge FuelGlobal for their own work. So
+// that they find it current, a function with a loop stores its local into
+// the global before every call to an import and loads it back after, and a
+// function that calls an import is never prepaid (its callers, too, store
+// and reload around the call).
 //
 // # What else changes
 //

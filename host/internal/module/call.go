@@ -151,7 +151,7 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 		return nil, m.fail(&CallError{Kind: KindTrap, Err: err})
 	}
 	done := make(chan result, 1)
-	inst.fuel.Set(uint64(m.opts.Fuel))
+	inst.start(m.opts.Fuel)
 	go func() {
 		out, err := inst.call(ctx, inst.evaluate, input, limit)
 		done <- result{out, err}
@@ -183,6 +183,7 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 		m.count.discarded.Add(1)
 		m.count.stuck.Add(1)
 		abandoned = true
+		inst.abandon()
 		go func() {
 			r := <-done
 			if release != nil {
@@ -196,8 +197,10 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 			// module whose traps take seconds, such as a stack overflow
 			// under wazero's compiler, is never quarantined and holds a core
 			// for seconds per request.
+			// A host call that found the call abandoned is not: it stopped
+			// the call on the host's initiative.
 			var ce *CallError
-			if errors.As(r.err, &ce) && (ce.Kind == KindTrap || ce.Kind == KindTimeout) {
+			if errors.As(r.err, &ce) && (ce.Kind == KindTrap || ce.Kind == KindTimeout) && !errors.Is(r.err, ErrAbandoned) {
 				m.noteFailure()
 			}
 			m.count.stuck.Add(-1)

@@ -11,6 +11,14 @@ import (
 // ErrFuelExhausted: the call used up its fuel budget (a runaway guest).
 var ErrFuelExhausted = errors.New("fuel exhausted")
 
+// ErrHostBudget: a host function call went over one of the call's budgets
+// (log messages or bytes, random bytes): the call fails, as a trap.
+var ErrHostBudget = errors.New("over a host function budget")
+
+// ErrAbandoned: a host function was called on behalf of a call the host had
+// already abandoned at its deadline; it did nothing and failed the call.
+var ErrAbandoned = errors.New("host call after the call was abandoned")
+
 // Kind classifies why a call failed.
 type Kind int
 

@@ -35,6 +35,9 @@ func testOptions(tb testing.TB) Options {
 		Instances:          1,
 		StdioBytes:         64 << 10,
 		LogBytes:           64 << 10,
+		LogMessages:        1000,
+		LogBytesPerCall:    256 << 10,
+		RandomBytes:        64 << 10,
 		QuarantineFailures: 1 << 30, // tests count failures; quarantine is tested in host
 		QuarantineWindow:   time.Minute,
 		Fuel:               meter.InitialFuel,

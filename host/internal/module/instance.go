@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -22,19 +23,46 @@ type instance struct {
 	alloc, free, evaluate, desc api.Function
 	stdio                       *capWriter
 	fuel                        api.MutableGlobal // the metering budget left
+	// host is the state of the host functions for the current call; states
+	// maps mod to it while the instance lives (Module.states).
+	host   hostState
+	states *sync.Map
 	// inPtr and inCap describe the cached input buffer, allocated by the
 	// guest and reused while it is large enough.
 	inPtr, inCap uint32
 	stack        [2]uint64
 }
 
-func (in *instance) close(ctx context.Context) { _ = in.mod.Close(context.WithoutCancel(ctx)) }
+func (in *instance) close(ctx context.Context) {
+	in.states.Delete(in.mod)
+	_ = in.mod.Close(context.WithoutCancel(ctx))
+}
+
+// start prepares a call: fuel is its budget of metered work, and the host
+// functions' budgets are whole again.
+func (in *instance) start(fuel int64) {
+	in.fuel.Set(uint64(fuel))
+	in.host.reset()
+}
+
+// abandon makes every later host call of the current call fail at once
+// (ErrAbandoned): the host gave up on it. The instance is never used again.
+func (in *instance) abandon() { in.host.abandoned.Store(true) }
 
 // classify turns an error from a call into a CallError; a trap that left
 // the fuel below zero is a timeout: the guest ran out of its work budget.
 func (in *instance) classify(ctx context.Context, err error) *CallError {
-	if meter.Exhausted(int64(in.fuel.Get())) {
+	switch {
+	case errors.Is(err, ErrAbandoned):
+		// Not the module's doing: the host gave up on the call first.
+		return &CallError{Kind: KindTimeout, Err: err}
+	case meter.Exhausted(int64(in.fuel.Get())):
+		if errors.Is(err, ErrFuelExhausted) {
+			return &CallError{Kind: KindTimeout, Err: err}
+		}
 		return &CallError{Kind: KindTimeout, Err: fmt.Errorf("%w: %w", ErrFuelExhausted, err)}
+	case errors.Is(err, ErrHostBudget):
+		return &CallError{Kind: KindTrap, Err: err}
 	}
 	return classify(ctx, err)
 }

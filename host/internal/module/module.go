@@ -17,7 +17,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/internal/claims"
@@ -40,6 +39,11 @@ type Options struct {
 	Instances int
 	// StdioBytes caps stdout+stderr per call; LogBytes caps one log message.
 	StdioBytes, LogBytes int
+	// LogMessages, LogBytesPerCall and RandomBytes are per-call budgets of
+	// the host functions: log messages, log bytes (after truncation to
+	// LogBytes) and random_get bytes. A call over one fails as a trap
+	// (ErrHostBudget).
+	LogMessages, LogBytesPerCall, RandomBytes int
 	// QuarantineFailures traps or timeouts within QuarantineWindow put the
 	// module in quarantine: its items are DENY without running it.
 	QuarantineFailures int
@@ -89,6 +93,9 @@ type Module struct {
 	count           counters
 	quarantine      quarantine
 	buffers         sync.Pool // *[]byte for encoded requests
+	// states maps each live instance's api.Module to its host state, for
+	// the host functions, which are given the calling module.
+	states sync.Map
 }
 
 // LoadFuelFactor is how many calls' worth of fuel each load stage gets: a
@@ -158,7 +165,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	if err := m.checkExports(); err != nil {
 		return nil, fail("%v", err)
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
+	if err := m.instantiateWASI(ctx); err != nil {
 		return nil, fail("WASI: %v", err)
 	}
 	if err := m.instantiateHostModule(ctx); err != nil {
@@ -168,7 +175,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	inst.fuel.Set(uint64(m.opts.Fuel * LoadFuelFactor))
+	inst.start(m.opts.Fuel * LoadFuelFactor)
 	desc, err := inst.describe(ctx, m.opts.LoadTimeout)
 	if err != nil {
 		inst.close(ctx)
@@ -254,41 +261,6 @@ func (m *Module) checkExports() error {
 	return nil
 }
 
-func (m *Module) instantiateHostModule(ctx context.Context) error {
-	logFn := api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
-		level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
-		size := n
-		if int(size) > m.opts.LogBytes {
-			size = uint32(m.opts.LogBytes)
-		}
-		msg, ok := mod.Memory().Read(ptr, size)
-		if !ok {
-			m.opts.Log.Warn("guest log out of range", "module", m.name, "ptr", ptr, "len", n)
-			return
-		}
-		if n > size {
-			m.count.logDrops.Add(uint64(n - size))
-		}
-		lvl := slog.LevelInfo
-		switch level {
-		case abi.LogDebug:
-			lvl = slog.LevelDebug
-		case abi.LogWarn:
-			lvl = slog.LevelWarn
-		case abi.LogError:
-			lvl = slog.LevelError
-		}
-		m.opts.Log.Log(ctx, lvl, string(msg), "module", m.name, "source", "guest")
-	})
-	_, err := m.rt.NewHostModuleBuilder(abi.HostModule).
-		NewFunctionBuilder().
-		WithGoModuleFunction(logFn, []api.ValueType{i32, i32, i32}, nil).
-		WithParameterNames("level", "ptr", "len").
-		Export(abi.LogImport).
-		Instantiate(ctx)
-	return err
-}
-
 // newInstance instantiates the compiled module and runs _initialize and
 // verdict_configure, bounded by LoadTimeout.
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
@@ -316,22 +288,24 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		return nil, errors.New("instantiate: the fuel global is missing")
 	}
 	inst := &instance{
-		mod: mod, mem: mod.Memory(), stdio: stdio, fuel: fuel,
+		mod: mod, mem: mod.Memory(), stdio: stdio, fuel: fuel, states: &m.states,
 		alloc:    mod.ExportedFunction(abi.AllocExport),
 		free:     mod.ExportedFunction(abi.FreeExport),
 		evaluate: mod.ExportedFunction(abi.EvaluateExport),
 		desc:     mod.ExportedFunction(abi.DescribeExport),
 	}
+	inst.host.fuel = fuel
+	m.states.Store(mod, &inst.host)
 	loadFuel := m.opts.Fuel * LoadFuelFactor
 	if m.hasInit {
-		inst.fuel.Set(uint64(loadFuel))
+		inst.start(loadFuel)
 		if err := mod.ExportedFunction(abi.InitializeExport).CallWithStack(ctx, inst.stack[:]); err != nil {
 			inst.close(ctx)
 			return nil, fmt.Errorf("_initialize: %w", inst.classify(ctx, err))
 		}
 	}
 	if m.hasConfigure {
-		inst.fuel.Set(uint64(loadFuel))
+		inst.start(loadFuel)
 		if err := inst.configure(ctx, mod.ExportedFunction(abi.ConfigureExport), m.configure); err != nil {
 			inst.close(ctx)
 			return nil, err
