@@ -27,7 +27,12 @@
 // it expires, so a steady caller pays for signature checks (an ES256
 // check costs tens of microseconds; an on-behalf-of token needs two) once
 // per token. Key sets are fetched on demand and refreshed when a token
-// names an unknown kid, at most once per 30 s per URL.
+// names an unknown kid, at most once per 30 s per URL after a successful
+// fetch. Fetches of key sets and user info belong to no single request:
+// each runs detached from the request that started it, with its own
+// timeout (Config.Timeout) and size bound, concurrent requests share it,
+// and one that fails or is abandoned leaves nothing behind that would
+// make the next valid token fail.
 //
 // # Ownership
 //
