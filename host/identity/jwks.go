@@ -11,6 +11,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/verdictpdp/verdict/host/upstream"
 )
 
 // Key-set refresh policy, the defaults of jose's createRemoteJWKSet that
@@ -76,6 +78,9 @@ func (f *fetcher) fetch(ctx context.Context, url string) (jwk.Set, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, errNoJWKS
+	}
+	if err := upstream.Redirect("JWKS "+url, resp); err != nil {
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetch %s: status %d", url, resp.StatusCode)

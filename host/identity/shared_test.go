@@ -15,6 +15,7 @@ import (
 	"github.com/verdictpdp/verdict/host/backstagetest"
 	"github.com/verdictpdp/verdict/host/discovery"
 	"github.com/verdictpdp/verdict/host/identity"
+	"github.com/verdictpdp/verdict/host/upstream"
 )
 
 // front stands in front of a fake Backstage: a request to a path with a
@@ -258,4 +259,52 @@ func TestUserInfoRefusals(t *testing.T) {
 			require.Equal(t, []string{alice}, refs)
 		})
 	}
+}
+
+// TestNoRedirects: the auth backend's JWKS and user info are read from
+// the URL discovery names or not at all: a redirect is refused, so a
+// forged key set elsewhere never verifies a token and the user's token
+// never travels to another server. Before, net/http followed both (with
+// the user's token when the target had the same hostname).
+func TestNoRedirects(t *testing.T) {
+	forger := backstagetest.NewIssuer("forged")
+	var mu sync.Mutex
+	var heard []string
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		heard = append(heard, r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "jwks.json") {
+			_, _ = w.Write(forger.JWKS())
+			return
+		}
+		_, _ = w.Write([]byte(`{"claims":{"sub":"` + alice + `","ent":["group:default/admins"]}}`))
+	}))
+	defer evil.Close()
+	redirect := func(to string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, evil.URL+to, http.StatusFound) }
+	}
+	soon := time.Now().Add(time.Hour)
+
+	t.Run("JWKS", func(t *testing.T) {
+		f := newFront(t)
+		v, _ := newFrontVerifier(t, f, 5*time.Second)
+		f.next(backstagetest.AuthJWKSPath, redirect("/jwks.json"))
+		_, err := v.Verify(context.Background(), forger.UserToken(alice, soon, nil))
+		require.ErrorIs(t, err, upstream.ErrRedirect)
+	})
+	t.Run("user info", func(t *testing.T) {
+		f := newFront(t)
+		v, ui := newFrontVerifier(t, f, 5*time.Second)
+		c, err := v.Verify(context.Background(), f.bs.Auth.UserToken(alice, soon, nil))
+		require.NoError(t, err)
+		f.next("/api/auth/v1/userinfo", redirect("/userinfo"))
+		refs, err := ui.Ownership(context.Background(), c)
+		require.ErrorIs(t, err, upstream.ErrRedirect)
+		require.Nil(t, refs)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	require.Empty(t, heard, "the redirect target was called")
 }

@@ -53,6 +53,8 @@ func NewUserInfo(cfg Config, deps Deps) (*UserInfo, error) {
 	if deps.Client == nil {
 		deps.Client = &http.Client{Timeout: cfg.Timeout}
 	}
+	// The call carries the user's token: never follow it elsewhere.
+	deps.Client = upstream.NoRedirects(deps.Client)
 	return &UserInfo{disc: deps.Discovery, client: deps.Client, timeout: cfg.Timeout,
 		cache: newExpiringCache[[]string](cfg.CacheEntries, deps.Now)}, nil
 }
@@ -123,6 +125,9 @@ func (u *UserInfo) fetch(ctx context.Context, userToken, user string) ([]string,
 		return nil, fmt.Errorf("user info: %w", err)
 	}
 	defer upstream.Drain(resp)
+	if err := upstream.Redirect("auth user info", resp); err != nil {
+		return nil, err
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, upstream.FromResponse("auth user info", resp)
 	}

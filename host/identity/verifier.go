@@ -61,6 +61,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/upstream"
 )
 
 // JOSE typ values of Backstage tokens (plugin-auth-node tokenTypes).
@@ -230,6 +231,8 @@ func New(cfg Config, deps Deps) (*Verifier, error) {
 	if deps.Client == nil {
 		deps.Client = &http.Client{Timeout: cfg.Timeout}
 	}
+	// A key set comes from the URL discovery named or from nowhere.
+	deps.Client = upstream.NoRedirects(deps.Client)
 	v := &Verifier{
 		cfg:     cfg,
 		disc:    deps.Discovery,
