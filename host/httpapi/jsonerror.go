@@ -160,12 +160,15 @@ func (p *v8Parser) unexpected() {
 }
 
 func (p *v8Parser) unexpectedToken() string {
-	whole := string(utf16.Decode(p.src))
+	n := len(p.src)
+	var whole string
+	if n <= v8ShortSource {
+		whole = jsSubstring(p.src, 0, n)
+	}
 	if whole == "[object Object]" {
 		return `"[object Object]" is not valid JSON`
 	}
 	tok := "Unexpected token '" + jsSubstring(p.src, p.pos, p.pos+1) + "', "
-	n := len(p.src)
 	switch {
 	case n <= v8ShortSource:
 		return tok + `"` + whole + `" is not valid JSON`

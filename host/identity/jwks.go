@@ -53,20 +53,39 @@ type remoteSet struct {
 	mu        sync.Mutex
 	set       jwk.Set   // nil until a fetch succeeded
 	fetchedOK time.Time // when set was fetched
+	// missingAt is when the endpoint last answered 404 (the plugin has no
+	// key set): a definitive answer, kept for keySetCooldown.
+	missingAt time.Time
 }
+
+// maxFetches bounds the key-set fetches in flight at once over all URLs.
+// Fetches outlive the requests that start them, and plugin ids come from
+// unverified tokens, so without a bound a stream of tokens naming new
+// plugins could keep any number of connections open for Config.Timeout.
+const maxFetches = 64
+
+// errTooManyFetches is a fetch that found no free slot in time.
+var errTooManyFetches = errors.New("too many key-set fetches in flight")
 
 // fetcher fetches key sets.
 type fetcher struct {
 	client  *http.Client
 	timeout time.Duration
 	now     func() time.Time
+	slots   chan struct{} // maxFetches
 }
 
-// fetch GETs url and parses the key set, bounded by f.timeout and
-// maxJWKSBytes whatever ctx allows.
+// fetch GETs url and parses the key set, bounded by f.timeout (waiting
+// for a slot included) and maxJWKSBytes whatever ctx allows.
 func (f *fetcher) fetch(ctx context.Context, url string) (jwk.Set, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	select {
+	case f.slots <- struct{}{}:
+		defer func() { <-f.slots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("fetch %s: %w", url, errTooManyFetches)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -104,6 +123,10 @@ func (f *fetcher) fetch(ctx context.Context, url string) (jwk.Set, error) {
 func (r *remoteSet) key(ctx context.Context, f *fetcher, kid string) (jwk.Key, error) {
 	r.mu.Lock()
 	now := f.now()
+	if !r.missingAt.IsZero() && now.Sub(r.missingAt) < keySetCooldown {
+		r.mu.Unlock()
+		return nil, errNoJWKS
+	}
 	if r.set != nil && now.Sub(r.fetchedOK) < keySetMaxAge {
 		k, ok := lookup(r.set, kid)
 		cooling := now.Sub(r.fetchedOK) < keySetCooldown
@@ -122,11 +145,16 @@ func (r *remoteSet) key(ctx context.Context, f *fetcher, kid string) (jwk.Key, e
 	detached := context.WithoutCancel(ctx)
 	ch := r.flight.DoChan("", func() (any, error) {
 		set, err := f.fetch(detached, r.url)
+		if errors.Is(err, errNoJWKS) {
+			r.mu.Lock()
+			r.missingAt = f.now()
+			r.mu.Unlock()
+		}
 		if err != nil {
 			return nil, err
 		}
 		r.mu.Lock()
-		r.set, r.fetchedOK = set, f.now()
+		r.set, r.fetchedOK, r.missingAt = set, f.now(), time.Time{}
 		r.mu.Unlock()
 		return set, nil
 	})

@@ -308,3 +308,19 @@ func TestNoRedirects(t *testing.T) {
 	defer mu.Unlock()
 	require.Empty(t, heard, "the redirect target was called")
 }
+
+// TestNoJWKSKeptForCooldown: a plugin's 404 on its JWKS is a definitive
+// answer, kept for the cooldown like a fetched set: a plugin without a key
+// set that calls on every request does not cost a fetch each time.
+func TestNoJWKSKeptForCooldown(t *testing.T) {
+	f := newFront(t)
+	v, _ := newFrontVerifier(t, f, 5*time.Second)
+	issuer := backstagetest.NewIssuer("legacy-key")
+	for i := range 3 {
+		_, err := v.Verify(context.Background(), issuer.PluginToken("legacyplugin", "permission", time.Now().Add(time.Hour+time.Duration(i)*time.Second), ""))
+		var ae *identity.AuthError
+		require.ErrorAs(t, err, &ae)
+		require.Contains(t, ae.Message, "does not have a JWKS endpoint")
+	}
+	require.Equal(t, 1, f.bs.JWKSFetches("/api/legacyplugin/.backstage/auth/v1/jwks.json"))
+}

@@ -236,7 +236,7 @@ func New(cfg Config, deps Deps) (*Verifier, error) {
 	v := &Verifier{
 		cfg:     cfg,
 		disc:    deps.Discovery,
-		fetch:   &fetcher{client: deps.Client, timeout: cfg.Timeout, now: deps.Now},
+		fetch:   &fetcher{client: deps.Client, timeout: cfg.Timeout, now: deps.Now, slots: make(chan struct{}, maxFetches)},
 		now:     deps.Now,
 		authMu:  make(chan struct{}, 1),
 		plugins: remoteSets{sets: map[string]*remoteSet{}, max: cfg.MaxPlugins},
