@@ -319,6 +319,7 @@ func TestIdentityBeforeRouting(t *testing.T) {
 		{name: "healthy lookalike is not health", method: "GET", path: "/api/permission/healthy", status: 401, errNm: "AuthenticationError", url: "/healthy"},
 		{name: "POST jwks without a token", method: "POST", path: "/api/permission/.backstage/auth/v1/jwks.json", status: 401, errNm: "AuthenticationError",
 			url: "/.backstage/auth/v1/jwks.json"},
+		{name: "GET jwks without keys is 404", method: "GET", path: "/api/permission/.backstage/auth/v1/jwks.json", status: 404},
 		{name: "dev mode: unknown path is 404", dev: true, method: "GET", path: "/api/permission/admin", status: 404},
 		{name: "GET v1/authorize without a token", method: "GET", path: "/v1/authorize", status: 401, errNm: "AuthenticationError", url: "/v1/authorize"},
 		{name: "GET v1/authorize by an untrusted caller", method: "GET", path: "/v1/authorize", token: serviceToken, status: 403, errNm: "NotAllowedError", url: "/v1/authorize"},

@@ -130,7 +130,7 @@ func (s *server) handler() (http.Handler, error) {
 	handle(base+"/authorize", "/authorize", http.MethodPost, true, s.authorize)
 	handle(base+"/health", "/health", http.MethodGet, true, s.health)
 	if s.keys != nil {
-		handle(base+"/.backstage/auth/v1/jwks.json", "/jwks.json", http.MethodGet, true, s.keys.ServeHTTP)
+		handle(base+jwksPath, "/jwks.json", http.MethodGet, true, s.keys.ServeHTTP)
 	}
 	handle("/v1/authorize", "/v1/authorize", http.MethodPost, false, s.nativeAuthorize)
 	handle("/v1/policies", "/v1/policies", http.MethodGet, false, s.policies)
@@ -231,6 +231,11 @@ func (s *server) barrier(r *http.Request) error {
 			(len(rel) == len(healthPath) || rel[len(healthPath)] == '/') {
 			return nil
 		}
+		if rel == jwksPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			// Backstage mounts this route before the barrier, on every
+			// plugin: without keys to serve it is a plain 404.
+			return nil
+		}
 		tok, ok := bearer(r)
 		if !ok {
 			return errMissingCredentials
@@ -244,8 +249,12 @@ func (s *server) barrier(r *http.Request) error {
 	return nil
 }
 
-// healthPath is Backstage's unauthenticated health route.
-const healthPath = "/health"
+// healthPath is Backstage's unauthenticated health route; jwksPath the
+// route of the public keys of the plugin tokens a plugin mints.
+const (
+	healthPath = "/health"
+	jwksPath   = "/.backstage/auth/v1/jwks.json"
+)
 
 func (s *server) isBackstage(r *http.Request) bool {
 	p, base := r.URL.Path, s.cfg.BasePath
