@@ -34,6 +34,9 @@ func (c *Client) call(ctx context.Context, url, token, pluginID string, from int
 		return nil, err
 	}
 	defer upstream.Drain(resp)
+	if err := upstream.Redirect("plugin "+pluginID, resp); err != nil {
+		return nil, err
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, upstream.FromResponse("apply-conditions of plugin "+pluginID, resp)
 	}

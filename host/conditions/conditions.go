@@ -144,6 +144,9 @@ func New(cfg Config, disc Discoverer, client *http.Client, minter Minter, log *s
 	if client == nil {
 		client = &http.Client{Timeout: cfg.Timeout}
 	}
+	// The call carries credentials and its answer decides access: never
+	// follow it elsewhere.
+	client = upstream.NoRedirects(client)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -221,7 +224,7 @@ func reasonFor(ctx context.Context, pluginID string, err error) string {
 	switch {
 	case ctx.Err() != nil:
 		return "the request deadline passed while plugin " + pluginID + " applied conditions"
-	case errors.Is(err, errBadAnswer):
+	case errors.Is(err, errBadAnswer), errors.Is(err, upstream.ErrRedirect):
 		return err.Error()
 	}
 	return "plugin " + pluginID + " could not be reached"

@@ -3,7 +3,11 @@ package conditions_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -244,4 +248,47 @@ func TestNewRefusesTokenAndMinter(t *testing.T) {
 	cfg.Token = staticToken
 	_, err = conditions.New(cfg, d, nil, &fakeMinter{}, nil)
 	require.EqualError(t, err, "conditions: both a static token and a Minter: use one")
+}
+
+// TestRedirectsNotFollowed: a plugin whose apply-conditions answers a
+// redirect (to another host, or its own) is not followed: the call
+// carries Verdict's credentials and its answer decides access. The items
+// are DENY with a reason naming the redirect; the target never hears
+// from Verdict. Before, net/http followed 307/308 with the body and (same
+// hostname) the Authorization header, and 301/302/303 as a GET, and the
+// target's ALLOW was believed.
+func TestRedirectsNotFollowed(t *testing.T) {
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var mu sync.Mutex
+			var heard []string
+			evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				heard = append(heard, r.Method+" "+r.Header.Get("Authorization"))
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"items":[{"id":"0","result":"ALLOW"}]}`))
+			}))
+			defer evil.Close()
+			plugin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, evil.URL+"/steal?x=secret", status)
+			}))
+			defer plugin.Close()
+			d, err := discovery.New(discovery.Config{BaseURL: plugin.URL})
+			require.NoError(t, err)
+			cfg := conditions.DefaultConfig()
+			cfg.Token = staticToken
+			c, err := conditions.New(cfg, d, nil, nil, nil)
+			require.NoError(t, err)
+			out, err := c.Resolve(context.Background(), "catalog", nil, []conditions.Request{one("component:default/owned")})
+			require.NoError(t, err)
+			require.Equal(t, results(abi.Deny), out[0].Results)
+			require.Contains(t, out[0].Reason, "redirect")
+			require.Contains(t, out[0].Reason, strings.TrimPrefix(evil.URL, "http://"))
+			require.NotContains(t, out[0].Reason, "secret", "the target's path and query are not shown")
+			mu.Lock()
+			defer mu.Unlock()
+			require.Empty(t, heard, "the redirect target was called")
+		})
+	}
 }

@@ -55,6 +55,12 @@
 // was validated, as in Backstage; its refusal (e.g. 404 from user info) is
 // passed on as a ResponseError with that status.
 //
+// Credentials come before routing, as Backstage's credentials barrier:
+// outside dev mode, a request under the base path that no route answers
+// (an unknown path or another method) is 401 without a token that
+// verifies, except /health (and below) and the JWKS route; one under /v1/
+// needs a trusted token. See server.barrier.
+//
 // # Errors
 //
 // Every error uses Backstage's envelope

@@ -99,6 +99,8 @@ func classify(err error) (status int, e *apiError) {
 			status = http.StatusBadGateway
 		}
 		e = &apiError{name: nameResponse, message: ue.Error(), status: status, cause: &ue.Cause}
+	case errors.Is(err, identity.ErrUserInfoSubject):
+		e = &apiError{name: nameInternal, message: "User info does not describe the token's user"}
 	case errors.Is(err, identity.ErrNoOwnership):
 		e = &apiError{name: nameInternal, message: "Ownership entity refs can not be determined"}
 	case errors.Is(err, host.ErrNoSnapshot):

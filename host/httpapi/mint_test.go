@@ -144,7 +144,7 @@ func TestMintedTokensEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 	}
 	r := do(t, w.h, req{method: http.MethodPost, path: keysPath})
-	require.Equal(t, 404, r.status, "GET only, as a Backstage route")
+	require.Equal(t, 401, r.status, "GET only, as a Backstage route: another method meets the credentials barrier")
 
 	for _, call := range w.bs.ApplyCalls() {
 		require.NotContains(t, logs.String(), bearerOf(t, call.Authorization), "tokens are never logged")

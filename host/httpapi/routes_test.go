@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -31,12 +32,12 @@ func TestRoutes(t *testing.T) {
 		url    string
 		allow  string
 	}{
-		{name: "GET authorize is 404 with an empty body", req: req{method: "GET", path: authorizePath}, status: 404, body: ""},
-		{name: "unknown path under base is 404 with an empty body", req: req{method: "GET", path: "/api/permission/nope"}, status: 404, body: ""},
+		{name: "GET authorize is 404 with an empty body", req: req{method: "GET", path: authorizePath, token: serviceToken}, status: 404, body: ""},
+		{name: "unknown path under base is 404 with an empty body", req: req{method: "GET", path: "/api/permission/nope", token: serviceToken}, status: 404, body: ""},
 		{name: "Backstage health is open", req: req{method: "GET", path: "/api/permission/health"}, status: 200, body: `{"status":"ok"}`},
 		{name: "healthz", req: req{method: "GET", path: "/healthz"}, status: 200, body: `{"status":"ok"}`},
 		{name: "unknown route", req: req{method: "GET", path: "/nope?x=1"}, status: 404, errNm: "NotFoundError", url: "/nope?x=1"},
-		{name: "wrong method on native route", req: req{method: "GET", path: "/v1/authorize"}, status: 405, errNm: "MethodNotAllowedError", url: "/v1/authorize", allow: "POST"},
+		{name: "wrong method on native route", req: req{method: "GET", path: "/v1/authorize", token: trustedToken}, status: 405, errNm: "MethodNotAllowedError", url: "/v1/authorize", allow: "POST"},
 		{name: "wrong method on healthz", req: req{method: "DELETE", path: "/healthz"}, status: 405, errNm: "MethodNotAllowedError", url: "/healthz", allow: "GET"},
 	}
 	for _, tc := range tests {
@@ -287,4 +288,69 @@ func TestCORS(t *testing.T) {
 	require.ErrorContains(t, bad.Validate(), `"*" cannot be used with cors.credentials`)
 	bad.CORS = CORS{Origins: []string{"backstage.example.com"}}
 	require.ErrorContains(t, bad.Validate(), "is not an origin")
+}
+
+// TestIdentityBeforeRouting: as Backstage's credentials barrier, every
+// request under the base path except /health and the JWKS route, and
+// every request under /v1/, checks credentials before routing: an
+// unauthenticated caller gets 401 in the envelope whatever the path or
+// method, and learns nothing about which routes exist. With a valid token
+// the answers are as before. Over real HTTP.
+func TestIdentityBeforeRouting(t *testing.T) {
+	tests := []struct {
+		name   string
+		dev    bool
+		method string
+		path   string
+		token  string
+		status int
+		errNm  string // envelope error name; "" for an empty body
+		url    string
+	}{
+		{name: "GET authorize without a token", method: "GET", path: authorizePath, status: 401, errNm: "AuthenticationError", url: "/authorize"},
+		{name: "GET authorize with a bad token", method: "GET", path: authorizePath, token: "nope-nope-nope", status: 401, errNm: "AuthenticationError", url: "/authorize"},
+		{name: "GET authorize with a valid token", method: "GET", path: authorizePath, token: userToken, status: 404},
+		{name: "GET authorize by a service", method: "GET", path: authorizePath, token: serviceToken, status: 404},
+		{name: "unknown path without a token", method: "GET", path: "/api/permission/admin?x=1", status: 401, errNm: "AuthenticationError", url: "/admin?x=1"},
+		{name: "unknown path with a valid token", method: "GET", path: "/api/permission/admin", token: userToken, status: 404},
+		{name: "the base path itself without a token", method: "GET", path: "/api/permission", status: 401, errNm: "AuthenticationError", url: "/"},
+		{name: "DELETE health is open (404)", method: "DELETE", path: "/api/permission/health", status: 404},
+		{name: "below health is open (404)", method: "GET", path: "/api/permission/health/x", status: 404},
+		{name: "healthy lookalike is not health", method: "GET", path: "/api/permission/healthy", status: 401, errNm: "AuthenticationError", url: "/healthy"},
+		{name: "POST jwks without a token", method: "POST", path: "/api/permission/.backstage/auth/v1/jwks.json", status: 401, errNm: "AuthenticationError",
+			url: "/.backstage/auth/v1/jwks.json"},
+		{name: "GET jwks without keys is 404", method: "GET", path: "/api/permission/.backstage/auth/v1/jwks.json", status: 404},
+		{name: "dev mode: unknown path is 404", dev: true, method: "GET", path: "/api/permission/admin", status: 404},
+		{name: "GET v1/authorize without a token", method: "GET", path: "/v1/authorize", status: 401, errNm: "AuthenticationError", url: "/v1/authorize"},
+		{name: "GET v1/authorize by an untrusted caller", method: "GET", path: "/v1/authorize", token: serviceToken, status: 403, errNm: "NotAllowedError", url: "/v1/authorize"},
+		{name: "GET v1/authorize by a trusted caller", method: "GET", path: "/v1/authorize", token: trustedToken, status: 405, errNm: "MethodNotAllowedError", url: "/v1/authorize"},
+		{name: "unknown v1 path without a token", method: "GET", path: "/v1/secrets", status: 401, errNm: "AuthenticationError", url: "/v1/secrets"},
+		{name: "unknown v1 path by a trusted caller", method: "GET", path: "/v1/secrets", token: trustedToken, status: 404, errNm: "NotFoundError", url: "/v1/secrets"},
+		{name: "unknown path elsewhere stays open", method: "GET", path: "/nope", status: 404, errNm: "NotFoundError", url: "/nope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, f := newTestServerWithUsers(t, testConfig(tc.dev))
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			rq, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			require.NoError(t, err)
+			if tc.token != "" {
+				rq.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			res, err := srv.Client().Do(rq)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			r := resp{status: res.StatusCode, header: res.Header, body: string(b)}
+			if tc.errNm == "" {
+				require.Equal(t, tc.status, r.status, r.body)
+				require.Empty(t, r.body)
+				return
+			}
+			requireEnvelope(t, r, tc.status, tc.errNm, tc.url)
+			require.Zero(t, f.numCalls())
+		})
+	}
 }

@@ -130,7 +130,7 @@ func (s *server) handler() (http.Handler, error) {
 	handle(base+"/authorize", "/authorize", http.MethodPost, true, s.authorize)
 	handle(base+"/health", "/health", http.MethodGet, true, s.health)
 	if s.keys != nil {
-		handle(base+"/.backstage/auth/v1/jwks.json", "/jwks.json", http.MethodGet, true, s.keys.ServeHTTP)
+		handle(base+jwksPath, "/jwks.json", http.MethodGet, true, s.keys.ServeHTTP)
 	}
 	handle("/v1/authorize", "/v1/authorize", http.MethodPost, false, s.nativeAuthorize)
 	handle("/v1/policies", "/v1/policies", http.MethodGet, false, s.policies)
@@ -171,13 +171,17 @@ func (w *statusWriter) WriteHeader(code int) {
 // Unwrap lets http.ResponseController and readJSON reach net/http's writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// route serves h for method only. On a Backstage route another method gets
-// 404 with an empty body, as from Backstage's router; elsewhere 405 with
-// Allow.
+// route serves h for method only. Another method passes the credentials
+// barrier first (see barrier), then gets, on a Backstage route, 404 with
+// an empty body, as from Backstage's router; elsewhere 405 with Allow.
 func (s *server) route(method string, backstage bool, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == method {
 			h(w, r)
+			return
+		}
+		if err := s.barrier(r); err != nil {
+			s.writeError(w, r, s.url(r), err)
 			return
 		}
 		if backstage {
@@ -190,15 +194,67 @@ func (s *server) route(method string, backstage bool, h http.HandlerFunc) http.H
 	})
 }
 
-// notFound answers unknown paths: under the base path like Backstage (404,
-// empty body), elsewhere with a NotFoundError envelope.
+// notFound answers unknown paths, after the credentials barrier: under
+// the base path like Backstage (404, empty body), elsewhere with a
+// NotFoundError envelope.
 func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	if err := s.barrier(r); err != nil {
+		s.writeError(w, r, s.url(r), err)
+		return
+	}
 	if s.isBackstage(r) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
 	s.writeError(w, r, s.url(r), errNotFound)
 }
+
+// barrier checks credentials before routing, as Backstage's credentials
+// barrier does for every request of a plugin's router: a request under the
+// base path needs a token that verifies (401 otherwise), except /health
+// (and anything below it) and the JWKS route (GET, served before the
+// barrier); a request under /v1/ needs a trusted token (401, 403), as
+// every /v1 route does. So an unauthenticated caller learns nothing about
+// which routes and methods exist. The routes themselves check credentials
+// in their handlers (the authorize hot path verifies once); barrier runs
+// only for what no handler answers: an unknown path or another method.
+// Off in dev mode (Backstage's dangerouslyDisableDefaultAuthPolicy).
+func (s *server) barrier(r *http.Request) error {
+	if s.cfg.DevMode {
+		return nil
+	}
+	p := r.URL.Path
+	if s.isBackstage(r) {
+		rel := p[len(s.cfg.BasePath):]
+		// path-to-regexp's "/health" with end: false, case-insensitive.
+		if len(rel) >= len(healthPath) && strings.EqualFold(rel[:len(healthPath)], healthPath) &&
+			(len(rel) == len(healthPath) || rel[len(healthPath)] == '/') {
+			return nil
+		}
+		if rel == jwksPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			// Backstage mounts this route before the barrier, on every
+			// plugin: without keys to serve it is a plain 404.
+			return nil
+		}
+		tok, ok := bearer(r)
+		if !ok {
+			return errMissingCredentials
+		}
+		_, err := s.ids.verify(r.Context(), tok)
+		return err
+	}
+	if p == "/v1" || strings.HasPrefix(p, "/v1/") {
+		return s.ids.trustedCaller(r)
+	}
+	return nil
+}
+
+// healthPath is Backstage's unauthenticated health route; jwksPath the
+// route of the public keys of the plugin tokens a plugin mints.
+const (
+	healthPath = "/health"
+	jwksPath   = "/.backstage/auth/v1/jwks.json"
+)
 
 func (s *server) isBackstage(r *http.Request) bool {
 	p, base := r.URL.Path, s.cfg.BasePath

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -177,6 +178,11 @@ func FuzzParseBodyFastPath(f *testing.F) {
 			return // parseBody refuses these before either decoder
 		}
 		ref, refErr := parseBodyReference(data, depth)
+		if fastErr != nil && refErr == nil && beyondFloat64(data) {
+			// The fast path refuses numbers past float64's range; the
+			// reference reads them as JSON.parse does (±Inf).
+			return
+		}
 		if (fastErr == nil) != (refErr == nil) {
 			t.Fatalf("fast path: %v; reference: %v; for %q", fastErr, refErr, data)
 		}
@@ -184,4 +190,21 @@ func FuzzParseBodyFastPath(f *testing.F) {
 			t.Fatalf("fast path reads %#v, the reference %#v, for %q", fast, ref, data)
 		}
 	})
+}
+
+// beyondFloat64 reports whether data holds a number past float64's range.
+func beyondFloat64(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if n, ok := tok.(json.Number); ok {
+			if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+				return true
+			}
+		}
+	}
 }

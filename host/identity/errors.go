@@ -6,6 +6,11 @@ import "errors"
 // of token recognises: Backstage's 401 "Illegal token".
 var ErrIllegalToken = errors.New("identity: illegal token")
 
+// ErrUserInfoSubject is a user-info answer whose claims.sub is missing or
+// names another user than the token's subject: Verdict refuses it (500)
+// rather than give one user another's ownership.
+var ErrUserInfoSubject = errors.New("identity: user info names another user than the token")
+
 // AuthError is a token that was recognised but did not verify. Message is
 // Backstage's wording for the case and safe to show to the caller; the
 // wrapped error is the detail, for logs only (it never holds the token).

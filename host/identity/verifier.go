@@ -27,7 +27,12 @@
 // it expires, so a steady caller pays for signature checks (an ES256
 // check costs tens of microseconds; an on-behalf-of token needs two) once
 // per token. Key sets are fetched on demand and refreshed when a token
-// names an unknown kid, at most once per 30 s per URL.
+// names an unknown kid, at most once per 30 s per URL after a successful
+// fetch. Fetches of key sets and user info belong to no single request:
+// each runs detached from the request that started it, with its own
+// timeout (Config.Timeout) and size bound, concurrent requests share it,
+// and one that fails or is abandoned leaves nothing behind that would
+// make the next valid token fail.
 //
 // # Ownership
 //
@@ -56,6 +61,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/upstream"
 )
 
 // JOSE typ values of Backstage tokens (plugin-auth-node tokenTypes).
@@ -225,10 +231,12 @@ func New(cfg Config, deps Deps) (*Verifier, error) {
 	if deps.Client == nil {
 		deps.Client = &http.Client{Timeout: cfg.Timeout}
 	}
+	// A key set comes from the URL discovery named or from nowhere.
+	deps.Client = upstream.NoRedirects(deps.Client)
 	v := &Verifier{
 		cfg:     cfg,
 		disc:    deps.Discovery,
-		fetch:   &fetcher{client: deps.Client, timeout: cfg.Timeout, now: deps.Now},
+		fetch:   &fetcher{client: deps.Client, timeout: cfg.Timeout, now: deps.Now, slots: make(chan struct{}, maxFetches)},
 		now:     deps.Now,
 		authMu:  make(chan struct{}, 1),
 		plugins: remoteSets{sets: map[string]*remoteSet{}, max: cfg.MaxPlugins},

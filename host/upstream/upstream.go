@@ -128,3 +128,37 @@ func Drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxErrorBody))
 	_ = resp.Body.Close()
 }
+
+// ErrRedirect is an answer that redirects elsewhere. Verdict never follows
+// a redirect on a call to another service: the call carries credentials
+// (a user's token, a minted plugin token) or fetches keys that decide who
+// is who, and the answer decides access, so it must come from the URL
+// that discovery named and from nowhere else (jose, which Backstage uses
+// for key sets, refuses redirects too).
+var ErrRedirect = errors.New("answered with a redirect, which is not followed")
+
+// NoRedirects returns a copy of c (a new client when c is nil) that never
+// follows a redirect: the 3xx answer itself is returned, for the caller to
+// refuse (see Redirect).
+func NoRedirects(c *http.Client) *http.Client {
+	var cp http.Client
+	if c != nil {
+		cp = *c
+	}
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
+// Redirect returns an error wrapping ErrRedirect when resp is a redirect
+// (3xx with a Location), naming the target's host (never its path or
+// query, which may carry secrets); nil otherwise.
+func Redirect(service string, resp *http.Response) error {
+	if resp.StatusCode < 300 || resp.StatusCode > 399 {
+		return nil
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		return nil // no Location: an ordinary failed status
+	}
+	return fmt.Errorf("%s %w: %d to host %q", service, ErrRedirect, resp.StatusCode, loc.Host)
+}
