@@ -5,6 +5,9 @@
 #   make fixtures-check  rebuild into a temporary directory and fail if any
 #                        committed .wasm differs, or if a .wasm has no source
 #
+# invalid-NAME.wat fixtures are not valid WebAssembly on purpose (the loader
+# must refuse them): they are built with --no-check.
+#
 # Meant to be included by the top-level Makefile; it also works on its own:
 #   make -f mk/fixtures.mk fixtures-check
 # The committed binaries were built with wabt 1.0.32; another wat2wasm version
@@ -23,6 +26,9 @@ fixtures: $(FIXTURE_WASMS)
 $(FIXTURES_DIR)/%.wasm: $(FIXTURES_DIR)/%.wat
 	$(WAT2WASM) $< -o $@
 
+$(FIXTURES_DIR)/invalid-%.wasm: $(FIXTURES_DIR)/invalid-%.wat
+	$(WAT2WASM) --no-check $< -o $@
+
 # not-wasm.wasm is text on purpose: the loader must refuse it.
 $(FIXTURES_DIR)/not-wasm.wasm: $(FIXTURES_DIR)/not-wasm.txt
 	cp $< $@
@@ -33,7 +39,8 @@ fixtures-check:
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; status=0; \
 	for wat in $(FIXTURE_WATS); do \
 	  name=$$(basename "$$wat" .wat); \
-	  $(WAT2WASM) "$$wat" -o "$$tmp/$$name.wasm" || exit 1; \
+	  case "$$name" in invalid-*) check=--no-check;; *) check=;; esac; \
+	  $(WAT2WASM) $$check "$$wat" -o "$$tmp/$$name.wasm" || exit 1; \
 	  if ! cmp -s "$$tmp/$$name.wasm" "$(FIXTURES_DIR)/$$name.wasm"; then \
 	    echo "fixtures-check: $(FIXTURES_DIR)/$$name.wasm differs from its .wat (run make fixtures)"; status=1; \
 	  fi; \

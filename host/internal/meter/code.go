@@ -67,6 +67,7 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 	bodies := make([]reader, n)
 	fns := make([]calls, n)
 	var fb funcBody
+	var work int64 // the sum of the squares of the bodies' blocks
 	for i := range bodies {
 		size, err := c.u32()
 		if err != nil {
@@ -84,6 +85,9 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 		fns[i].bounded = true
 		if _, err := fb.rewrite(); err != nil {
 			return nil, err
+		}
+		if work += fb.blocks * fb.blocks; work > MaxBlockWork {
+			return nil, errAt(ErrLimit, bodies[i].pos, "functions with too many blocks: the compiler's work grows with the square of each function's (see meter.MaxBlockWork)")
 		}
 	}
 	if !c.done() {
@@ -113,6 +117,8 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 type funcBody struct {
 	r       reader
 	params  uint32
+	locals  uint64 // params and declared locals: the rewrite's own come after
+	blocks  int64  // weighted count of blocks, loops, ifs and conditional branches (see MaxBlocks)
 	fuel    uint32
 	segs    []seg // 0 is the function's entry
 	cur     int   // the segment being scanned
@@ -149,6 +155,7 @@ type frame struct {
 func (f *funcBody) reset(r reader, params, fuel uint32, g *graph, index int) {
 	f.r, f.params, f.fuel, f.g, f.index, f.info = r, params, fuel, g, index, nil
 	f.segs, f.inserts, f.frames, f.out = f.segs[:0], f.inserts[:0], f.frames[:0], f.out[:0]
+	f.blocks = 0
 }
 
 func (f *funcBody) rewrite() ([]byte, error) {
@@ -168,10 +175,11 @@ func (f *funcBody) rewrite() ([]byte, error) {
 			return nil, err
 		}
 		locals += uint64(n)
+		if locals > MaxLocals {
+			return nil, errAt(ErrLimit, start, "more than %d locals (params included)", MaxLocals)
+		}
 	}
-	if locals >= 1<<32-2 {
-		return nil, errAt(ErrMalformed, start, "too many locals")
-	}
+	f.locals = locals
 	code := r.pos
 	f.frames = append(f.frames, frame{op: 0, opener: -1})
 	f.segment(-1, true)

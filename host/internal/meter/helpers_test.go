@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,13 +27,18 @@ const (
 // default.
 const memoryPages = 512
 
-// fixtures returns the paths of the host's .wasm fixtures, except not-wasm.
+// fixtures returns the paths of the host's .wasm fixtures, except not-wasm
+// and the invalid-* fixtures, which are not valid WebAssembly (Instrument
+// refuses them: TestInvalidOnlyBeforeRewrite).
 func fixtures(t testing.TB) []string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(fixtureDir, "*.wasm"))
 	require.NoError(t, err)
 	require.NotEmpty(t, paths)
-	return slices.DeleteFunc(paths, func(p string) bool { return filepath.Base(p) == "not-wasm.wasm" })
+	return slices.DeleteFunc(paths, func(p string) bool {
+		base := filepath.Base(p)
+		return base == "not-wasm.wasm" || strings.HasPrefix(base, "invalid-")
+	})
 }
 
 // guests returns the paths of every built guest under build/.

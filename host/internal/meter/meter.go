@@ -90,9 +90,11 @@
 //
 // # What else changes
 //
-// Nothing else: types, imports, functions, tables, memories, existing globals,
-// exports (one is added), the start function, elements and data are copied
-// byte for byte, and so are custom sections except those whose contents
+// Each table's maximum is lowered to MaxTableEntries, or set to it when the
+// table has none (see limits.go): growing past it fails as table.grow's -1,
+// which WebAssembly allows whatever the maximum. Nothing else: types,
+// imports, functions, memories, existing globals, exports (one is added),
+// the start function, elements and data are copied byte for byte, and so are custom sections except those whose contents
 // would be wrong: DWARF sections (".debug_*"), "sourceMappingURL" and
 // "external_debug_info" refer to code offsets that move; "verdict.seal" is
 // the SHA-256 of the original bytes, which the host verifies before
@@ -108,9 +110,23 @@
 // memory64, relaxed SIMD); truncated or malformed sections, bodies and LEB128
 // numbers; sections out of order or repeated; vector counts larger than
 // their section (wazero allocates for the count before it reads the
-// entries); and a module that already exports FuelGlobal. Instrument does not validate types: wazero does that
-// when it compiles the result, and a module Instrument accepts compiles after
-// the rewrite whenever it compiled before.
+// entries); a module over one of the limits in limits.go (locals, blocks,
+// tables: each would let a small file make the compiler or an instance
+// spend unbounded time or memory), with ErrLimit; and a module that already
+// exports FuelGlobal.
+//
+// # What the rewrite keeps out of reach
+//
+// The indices the rewrite adds (the fuel global, the fuel and scratch
+// locals) come after the module's own, so a module whose code or exports
+// name an index past its own is invalid before the rewrite but would be
+// valid after it, reading or exporting the fuel. Instrument refuses such
+// code (local.get, local.set, local.tee, global.get, global.set) and
+// exports with ErrInvalid. Instrument does not otherwise validate: the
+// host validates the original module with wazero before it instruments it
+// (host/internal/module), and a valid module stays valid after the rewrite,
+// computing the same results and traps until it runs out of fuel
+// (FuzzMeterDifferential in host/internal/module checks both).
 package meter
 
 // FuelGlobal is the export name of the mutable i64 global that Instrument

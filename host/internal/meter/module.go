@@ -39,6 +39,7 @@ type module struct {
 	importedGlobal uint32
 	definedGlobal  uint32
 	importedFunc   uint32
+	tables         uint32 // imported and defined
 	// escaping lists the functions that may be called other than by a
 	// direct call (exports, start, table elements, ref.func in a global);
 	// opaque is set when one of those sections could not be decoded, and
@@ -96,6 +97,8 @@ func Instrument(wasm []byte) ([]byte, error) {
 			body := appendU32(nil, n+1)
 			body = append(body, c.b[c.pos:c.end]...)
 			out = appendSection(out, secExport, appendFuelExport(body, fuel))
+		case secTable:
+			out = appendSection(out, secTable, capTables(s.contents))
 		case secCode:
 			body, err := m.rewriteCode(s.contents, fuel)
 			if err != nil {
@@ -210,6 +213,7 @@ func (m *module) read(s section) error {
 		}
 	case secImport:
 		for i := uint32(0); i < n; i++ {
+			at := c.pos
 			kind, err := readImport(&c)
 			if err != nil {
 				return err
@@ -219,6 +223,10 @@ func (m *module) read(s section) error {
 				m.importedGlobal++
 			case importFunc:
 				m.importedFunc++
+			case importTable:
+				if m.tables++; m.tables > MaxTables {
+					return errAt(ErrLimit, at, "more than %d tables", MaxTables)
+				}
 			}
 		}
 	case secFunction:
@@ -231,8 +239,12 @@ func (m *module) read(s section) error {
 		}
 	case secTable:
 		for i := uint32(0); i < n; i++ {
+			at := c.pos
 			if err := readTableType(&c); err != nil {
 				return err
+			}
+			if m.tables++; m.tables > MaxTables {
+				return errAt(ErrLimit, at, "more than %d tables", MaxTables)
 			}
 		}
 	case secMemory:
@@ -265,6 +277,12 @@ func (m *module) read(s section) error {
 			}
 			if kind == 0x00 {
 				m.escaping = append(m.escaping, index)
+			}
+			// The rewrite appends the fuel global after the module's
+			// own: an export naming it would export the fuel.
+			if kind == 0x03 && uint64(index) >= uint64(m.importedGlobal)+uint64(m.definedGlobal) {
+				return errAt(ErrInvalid, at, "export %q of global %d in a module with %d globals",
+					name, index, uint64(m.importedGlobal)+uint64(m.definedGlobal))
 			}
 		}
 	case secElement, secData:
@@ -341,6 +359,7 @@ func readValType(c *reader) error {
 // Import kinds.
 const (
 	importFunc   = 0x00
+	importTable  = 0x01
 	importGlobal = 0x03
 )
 
@@ -359,7 +378,7 @@ func readImport(c *reader) (byte, error) {
 	switch kind {
 	case 0x00: // function
 		_, err = c.u32()
-	case 0x01: // table
+	case importTable:
 		err = readTableType(c)
 	case 0x02: // memory
 		err = readLimits(c)
@@ -380,32 +399,72 @@ func readImport(c *reader) (byte, error) {
 	return kind, err
 }
 
+// readTableType reads a table type, refusing a minimum over
+// MaxTableEntries.
 func readTableType(c *reader) error {
+	_, _, _, err := tableType(c)
+	return err
+}
+
+// tableType reads a table type and returns its element type and limits
+// (see limits), refusing a minimum over MaxTableEntries.
+func tableType(c *reader) (elem byte, min, max uint32, err error) {
 	at := c.pos
-	t, err := c.byte()
-	if err != nil {
-		return err
+	if elem, err = c.byte(); err != nil {
+		return 0, 0, 0, err
 	}
-	if t != 0x70 && t != 0x6f {
-		return errAt(ErrUnsupported, at, "table element type %#x", t)
+	if elem != 0x70 && elem != 0x6f {
+		return 0, 0, 0, errAt(ErrUnsupported, at, "table element type %#x", elem)
 	}
-	return readLimits(c)
+	at = c.pos
+	if min, max, err = limits(c); err != nil {
+		return 0, 0, 0, err
+	}
+	if min > MaxTableEntries {
+		return 0, 0, 0, errAt(ErrLimit, at, "table of at least %d entries (at most %d)", min, MaxTableEntries)
+	}
+	return elem, min, max, nil
 }
 
 func readLimits(c *reader) error {
+	_, _, err := limits(c)
+	return err
+}
+
+// limits reads limits and returns the minimum and the maximum (^0 when
+// there is none).
+func limits(c *reader) (min, max uint32, err error) {
 	at := c.pos
 	flag, err := c.byte()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if flag > 1 {
-		return errAt(ErrUnsupported, at, "limits flag %#x (shared memory or memory64)", flag)
+		return 0, 0, errAt(ErrUnsupported, at, "limits flag %#x (shared memory or memory64)", flag)
 	}
-	if _, err := c.u32(); err != nil {
-		return err
+	if min, err = c.u32(); err != nil {
+		return 0, 0, err
 	}
+	max = ^uint32(0)
 	if flag == 1 {
-		_, err = c.u32()
+		max, err = c.u32()
 	}
-	return err
+	return min, max, err
+}
+
+// capTables returns the table section c, which parse checked, with each
+// table's maximum lowered to MaxTableEntries, or set to it when there is
+// none: growing past it then fails (table.grow returns -1) instead of
+// making the host allocate. A maximum below the minimum stays for wazero to
+// refuse.
+func capTables(c reader) []byte {
+	n, _ := c.u32()
+	out := appendU32(make([]byte, 0, c.end-c.pos+int(n)*4), n)
+	for i := uint32(0); i < n; i++ {
+		elem, lo, hi, _ := tableType(&c)
+		out = append(out, elem, 1)
+		out = appendU32(out, lo)
+		out = appendU32(out, min(hi, MaxTableEntries))
+	}
+	return out
 }

@@ -18,6 +18,15 @@ func (f *funcBody) scan() error {
 		}
 		top := &f.frames[len(f.frames)-1]
 		switch op {
+		case opBlock, opLoop, 0x0d: // br_if
+			f.blocks++
+		case opIf:
+			f.blocks += 3 // then, else and what follows
+		}
+		if f.blocks > MaxBlocks {
+			return errAt(ErrLimit, at, "more than %d blocks in one function (see meter.MaxBlocks)", MaxBlocks)
+		}
+		switch op {
 		case opBlock, opLoop, opEnd, 0x01: // nop
 			// Free: they compile to nothing (the function's end, a return, is
 			// paid by the call).
@@ -180,6 +189,10 @@ func (f *funcBody) immediates(at int, op byte) error {
 		if n, err = r.u32(); err != nil {
 			return err
 		}
+		// Each target is an edge the compiler works on (see MaxBlocks).
+		if f.blocks += int64(n) + 1; f.blocks > MaxBlocks {
+			return errAt(ErrLimit, at, "more than %d blocks in one function (see meter.MaxBlocks)", MaxBlocks)
+		}
 		exits := false
 		for i := uint64(0); i <= uint64(n) && err == nil; i++ {
 			l, err = r.u32()
@@ -214,7 +227,20 @@ func (f *funcBody) immediates(at int, op byte) error {
 		for i := uint32(0); i < n && err == nil; i++ {
 			err = readValType(r)
 		}
-	case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get, table.set
+	case op >= 0x20 && op <= 0x22: // local.get, local.set, local.tee
+		// The rewrite appends locals of its own: an index past the
+		// function's would name them (see ErrInvalid).
+		var l uint32
+		if l, err = r.u32(); err == nil && uint64(l) >= f.locals {
+			return errAt(ErrInvalid, at, "local %d of a function with %d locals", l, f.locals)
+		}
+	case op == 0x23 || op == 0x24: // global.get, global.set
+		// The rewrite appends the fuel global at index f.fuel.
+		var g uint32
+		if g, err = r.u32(); err == nil && g >= f.fuel {
+			return errAt(ErrInvalid, at, "global %d of a module with %d globals", g, f.fuel)
+		}
+	case op == 0x25 || op == 0x26: // table.get, table.set
 		_, err = r.u32()
 	case op >= 0x28 && op <= 0x3e: // loads and stores
 		err = f.memarg()

@@ -30,6 +30,10 @@ var loadFailing = []struct{ fixture, message string }{
 	{"configure-error", "the module refused its settings: bad-settings"},
 	{"configure-zero", "verdict_configure: bad output: the guest returned 0"},
 	{"not-wasm", "not a valid WebAssembly module"},
+	{"invalid-global", "global 0 of a module with 0 globals: invalid module"},
+	{"invalid-local", "local 2 of a function with 2 locals: invalid module"},
+	{"invalid-scratch", "local 2 of a function with 2 locals: invalid module"},
+	{"invalid-export", `export "leak" of global 0 in a module with 0 globals: invalid module`},
 }
 
 // TestWrongABIRefusedAtLoad loads every wrong-ABI fixture: each is refused

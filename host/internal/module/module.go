@@ -135,13 +135,14 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	}
 	// Metering bounds the guest's work: the rewrite charges fuel at every
 	// function entry and loop header and traps when it runs out. It runs
-	// before compiling, and also refuses binaries that would make the
-	// compiler allocate wildly. WithCloseOnContextDone stays off: its check
-	// at every loop iteration costs 8-60x and misses loop-free runaways; the
-	// call deadline remains as a backstop that abandons a call.
-	metered, err := meter.Instrument(src.Wasm)
+	// before compiling, on a module validated as found (see prepare), and
+	// also refuses binaries that would make the compiler allocate or work
+	// wildly. WithCloseOnContextDone stays off: its check at every loop
+	// iteration costs 8-60x and misses loop-free runaways; the call deadline
+	// remains as a backstop that abandons a call.
+	metered, err := prepare(ctx, src.Wasm, opts.MemoryPages)
 	if err != nil {
-		return nil, fail("not a valid WebAssembly module for this host: %v", err)
+		return nil, fail("%v", err)
 	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(opts.Cache).

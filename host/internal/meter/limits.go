@@ -1,0 +1,47 @@
+package meter
+
+// Limits on what a module may declare. Each keeps a small file from making
+// the rewrite, wazero's compiler or an instance spend unbounded memory or
+// time; Instrument refuses a module over one with ErrLimit. Each is far above
+// what the shipped guests use (Go, Rust and AssemblyScript; the figures in
+// each comment) and, where the WebAssembly JS API sets one (the limits web
+// engines share), no higher than it.
+const (
+	// MaxLocals is the most locals one function may have, its params
+	// included: 50,000 (the JS API's limit; the Go guests use at most 18).
+	// wazero's decoder allocates one byte per local and a call frame holds
+	// 8 bytes per local: a function body of 6 bytes may declare 4 billion.
+	MaxLocals = 50_000
+
+	// MaxBlocks is the most blocks one function may have, counting each
+	// block, loop and br_if as one, each if as three (then, else and what
+	// follows) and each br_table as one per target, plus one: 10,000 (the
+	// RBAC guest, in Go, has at most 1,794 in one function, the Rust and C
+	// guests 375). wazero's compiler takes time quadratic in that count:
+	// one function of 20,000 blocks took 7.7 s to compile, of 20,000 ifs
+	// 45 s (a 100 kB file), of one br_table with a million targets (1 MB)
+	// more than 9 minutes (stopped there).
+	MaxBlocks = 10_000
+
+	// MaxBlockWork bounds the sum, over a module's functions, of the
+	// square of each one's blocks (as MaxBlocks counts them): 5 × 10^8, 10
+	// times the RBAC guest's 47.5 million. A module at the limit compiles
+	// in seconds (20 functions of 3,000 nested blocks, 1.8 × 10^8: 2.1 s);
+	// without it, a 64 MiB file of functions at MaxBlocks would take hours.
+	MaxBlockWork = 500_000_000
+
+	// MaxTables is the most tables a module may have, imported ones
+	// included: 4 (the shipped guests have one).
+	MaxTables = 4
+
+	// MaxTableEntries is the most entries one table may hold: 2^18 =
+	// 262,144 (the Go guests declare about 5,600; the JS API allows
+	// 10,000,000). wazero allocates 8 bytes per entry (a table without a
+	// maximum could grow to 4 billion, 32 GiB), so the tables of one
+	// instance hold at most MaxTables × MaxTableEntries × 8 bytes = 8 MiB
+	// (twice that while table.grow copies). A table declaring a larger
+	// minimum is refused; a larger maximum, or none, is lowered to
+	// MaxTableEntries, so growing past it fails as table.grow's -1, which
+	// guests must handle anyway.
+	MaxTableEntries = 1 << 18
+)
