@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/reliability"
 )
 
 // Property: no caller can change what other callers get (README
@@ -135,12 +136,22 @@ func TestHeavyRequestsDoNotQuarantine(t *testing.T) {
 			h := fairHost(t, nil)
 			want := lightAnswers(t, h)
 			require.True(t, strings.HasPrefix(want[0], "ALLOW"), want[0])
-			for i := 0; i < 2*DefaultConfig().QuarantineFailures; i++ {
-				decideWithin(t, h, mallory, qs)
+			n := 2 * DefaultConfig().QuarantineFailures
+			var allowed int
+			start := time.Now()
+			for i := 0; i < n; i++ {
+				for _, d := range decideWithin(t, h, mallory, qs).Items {
+					if d.Result == abi.Allow {
+						allowed++
+					}
+				}
 			}
+			took := time.Since(start)
 			st := status(t, h, "rbac")
 			require.Equal(t, StatusOK, st.Status, st.Message)
 			require.Equal(t, want, lightAnswers(t, h), "other users' answers after mallory's requests")
+			reliability.Record(t, 19, fmt.Sprintf("%d × %s (Go RBAC, 1 s deadline): mallory's items ALLOW; module; other users' answers", n, name),
+				"%d of %d in %.1f s; OK; unchanged", allowed, n*len(qs), took.Seconds())
 		})
 	}
 }
@@ -166,13 +177,16 @@ func TestHeavyHammerLeavesLightAnswersAlone(t *testing.T) {
 		}()
 	}
 	defer func() { close(stop); wg.Wait() }()
-	for i := 0; i < 20; i++ {
+	rounds := reliability.Scale(20, 200)
+	for i := 0; i < rounds; i++ {
 		for k, c := range lightCases {
 			d := decideWithin(t, h, c.who, []Query{c.q}).Items[0]
 			require.Equal(t, want[k], string(d.Result)+" "+d.Reason, "light request %d of %s while heavy ones run", i, c.who.UserEntityRef)
 		}
 	}
 	require.Equal(t, StatusOK, status(t, h, "rbac").Status)
+	reliability.Record(t, 19, "2 goroutines hammering 1,000-item 1 MiB batches while other users ask: light answers changed",
+		"0 of %d", rounds*len(lightCases))
 }
 
 // closed reports whether c is closed.
