@@ -3,8 +3,10 @@ package host
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -197,4 +199,145 @@ func closed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// bigItem is a basic permission whose name is n bytes long.
+func bigItem(n int) Query { return basic("x." + strings.Repeat("n", n)) }
+
+// TestSizedFailuresDoNotQuarantine: a runaway module is quarantined by its
+// failures on small calls as before, but failures of calls whose size earned
+// more than the base fuel (a request's size explains them) are DENY for that
+// request only.
+func TestSizedFailuresDoNotQuarantine(t *testing.T) {
+	for _, fixture := range []string{"loop", "fib"} {
+		t.Run(fixture, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.CallTimeout = time.Minute // fuel, not the backstop, stops them
+			cfg.QuarantineFailures = 1
+			h := newHost(t, cfg, fixture)
+			// 100 KB of name earns 30 million fuel, over the base.
+			for i := 0; i < 3; i++ {
+				d := decideOne(t, h, bigItem(100_000))
+				require.Equal(t, abi.Deny, d.Result)
+				require.Contains(t, d.Reason, "fuel exhausted")
+			}
+			require.Equal(t, StatusOK, status(t, h, fixture).Status, "failures the request's size explains")
+			d := decideOne(t, h, basic("x"))
+			require.Contains(t, d.Reason, "fuel exhausted")
+			require.Equal(t, StatusQuarantined, status(t, h, fixture).Status, "a runaway on a small input")
+		})
+	}
+}
+
+// TestCallBudget: what a call gets for its size, and when its size explains
+// a failure.
+func TestCallBudget(t *testing.T) {
+	cfg := DefaultConfig()
+	require.Equal(t, int64(20_000_000+1000*50_000+300*(256<<10)), cfg.MaxCallFuel())
+	for _, c := range []struct {
+		name         string
+		items, bytes int
+		fuel         int64
+		sized        bool
+	}{
+		{"one small item", 1, 300, 20_000_000 + 50_000 + 90_000, false},
+		{"size earns exactly the base", 100, 50_000, 40_000_000, false},
+		{"size earns more than the base", 100, 50_001, 40_000_300, true},
+		{"one huge item: capped", 1, 1 << 20, cfg.MaxCallFuel(), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := cfg.callBudget(c.items, c.bytes)
+			require.Equal(t, c.fuel, b.Fuel)
+			require.Equal(t, c.sized, b.Sized)
+			require.InDelta(t, float64(cfg.CallTimeout)*float64(c.fuel)/float64(cfg.Fuel), float64(b.Timeout), 1000)
+		})
+	}
+	t.Run("no overflow", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.Fuel, cfg.FuelPerItem, cfg.FuelPerInputByte = 1<<62, 1<<62, 1<<62
+		require.Equal(t, int64(math.MaxInt64), cfg.MaxCallFuel())
+		b := cfg.callBudget(1000, 1<<30)
+		require.Equal(t, int64(math.MaxInt64), b.Fuel)
+		require.Positive(t, b.Timeout)
+	})
+}
+
+// TestCallsSplitByInputBytes: a module's share of a batch is split by
+// input bytes as well as by items; an item over the limit goes alone; every
+// item is answered once, in order.
+func TestCallsSplitByInputBytes(t *testing.T) {
+	cfg := testConfig()
+	cfg.InputBytesPerCall = 4096
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "allow-all.wasm"), mustRead(t, guest(t, "policies/allow-all.wasm")), 0o644))
+	h, err := New(context.Background(), cfg, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	require.NoError(t, h.LoadDir(context.Background(), dir))
+	qs := []Query{bigItem(1000), bigItem(1000), bigItem(1000), bigItem(1000), bigItem(10_000), basic("x"), bigItem(3000), bigItem(3000)}
+	d, err := h.Decide(context.Background(), user, qs)
+	require.NoError(t, err)
+	for i, it := range d.Items {
+		require.Equal(t, abi.Allow, it.Result, "item %d: %s", i, it.Reason)
+	}
+	// With their envelope, three 1,000-byte names fill 4 KiB: [3 × 1000]
+	// [1000] [10,000] [x, 3000] [3000].
+	require.Equal(t, uint64(5), status(t, h, "allow-all").Counters.Calls)
+}
+
+// TestConcurrentCallsCap: with policies.limits.concurrentCalls 1, a call
+// running in one module makes another module's call wait; one that finds no
+// slot before its request's deadline is DENY busy, not counted toward
+// quarantine, and the module answers once the slot is free.
+func TestConcurrentCallsCap(t *testing.T) {
+	cfg := testConfig()
+	cfg.ConcurrentCalls = 1
+	cfg.Fuel = 1 << 62
+	cfg.CallTimeout = time.Minute // slow-recursion runs about 1.7 s
+	cfg.QuarantineFailures = 1
+	cfg.Claims = map[string][]string{"a-slow": {"slow.*"}, "b-ok": {"ok.*"}}
+	h := newHost(t, cfg, "a-slow=slow-recursion", "b-ok=allow-one")
+	slow := make(chan Decision, 1)
+	go func() {
+		d, err := h.Decide(context.Background(), user, []Query{basic("slow.x")})
+		if err != nil {
+			slow <- Decision{Reason: err.Error()}
+			return
+		}
+		slow <- d.Items[0]
+	}()
+	// Until the slow call has the slot, a light request may still get it.
+	require.Eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		d, err := h.Decide(ctx, user, []Query{basic("ok.x")})
+		require.NoError(t, err)
+		return d.Items[0].Result == abi.Deny &&
+			strings.Contains(d.Items[0].Reason, "busy: no free guest-call slot (policies.limits.concurrentCalls) before the request deadline")
+	}, time.Minute, time.Millisecond)
+	require.Equal(t, StatusOK, status(t, h, "b-ok").Status, "busy is not counted toward quarantine")
+	<-slow
+	require.Equal(t, abi.Allow, decideOne(t, h, basic("ok.x")).Result)
+}
+
+// TestConfigValidateNewLimits: the budget and cap settings are refused when
+// not positive.
+func TestConfigValidateNewLimits(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  func(*Config)
+		err  string
+	}{
+		{"fuelPerItem", func(c *Config) { c.FuelPerItem = 0 }, "fuelPerItem: must be positive, got 0"},
+		{"fuelPerInputByte", func(c *Config) { c.FuelPerInputByte = -1 }, "fuelPerInputByte: must be positive, got -1"},
+		{"inputBytesPerCall", func(c *Config) { c.InputBytesPerCall = 0 }, "inputBytesPerCall: must be positive, got 0"},
+		{"concurrentCalls", func(c *Config) { c.ConcurrentCalls = 0 }, "concurrentCalls: must be positive, got 0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			c.set(&cfg)
+			require.ErrorContains(t, cfg.Validate(), c.err)
+		})
+	}
+	require.Equal(t, max(1, runtime.GOMAXPROCS(0)-1), DefaultConfig().ConcurrentCalls)
 }
