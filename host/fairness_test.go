@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,12 +70,12 @@ func heavyRequests() map[string][]Query {
 			Attributes: abi.Attributes{Action: "read"}}, ResourceRef: ref}
 	}
 	out := map[string][]Query{}
-	// 1,000 items of 1,000-byte names: a 1 MiB body.
+	// 1,000 items of 900-byte names: a 1,025 KB body.
 	var qs []Query
 	for i := 0; i < 1000; i++ {
-		qs = append(qs, read(fmt.Sprintf("catalog.entity.%04d.", i)+strings.Repeat("r", 980), nil))
+		qs = append(qs, read(fmt.Sprintf("catalog.entity.%04d.", i)+strings.Repeat("r", 880), nil))
 	}
-	out["1,000 items, 1,000-byte names"] = qs
+	out["1,000 items, 900-byte names"] = qs
 	// One item, a 900 KB name, 10,000 refs: 10,000 items of 900 KB each.
 	qs = nil
 	name := "catalog.entity." + strings.Repeat("r", 900_000)
@@ -83,16 +84,16 @@ func heavyRequests() map[string][]Query {
 		qs = append(qs, read(name, &ref))
 	}
 	out["10,000 refs of a 900 KB name"] = qs
-	// 10 items of 100 KB names, 1,000 refs each.
+	// 9 items of 100 KB names, 1,000 refs each: a 980 KB body.
 	qs = nil
-	for k := 0; k < 10; k++ {
+	for k := 0; k < 9; k++ {
 		name := fmt.Sprintf("catalog.entity.%d.", k) + strings.Repeat("r", 100_000)
 		for i := 0; i < 1000; i++ {
 			ref := fmt.Sprintf("c:%d", i)
 			qs = append(qs, read(name, &ref))
 		}
 	}
-	out["10 items of 100 KB names × 1,000 refs"] = qs
+	out["9 items of 100 KB names × 1,000 refs"] = qs
 	return out
 }
 
@@ -164,9 +165,10 @@ func TestHeavyRequestsDoNotQuarantine(t *testing.T) {
 func TestHeavyHammerLeavesLightAnswersAlone(t *testing.T) {
 	h := fairHost(t, nil)
 	want := lightAnswers(t, h)
-	heavy := heavyRequests()["1,000 items, 1,000-byte names"]
+	heavy := heavyRequests()["9 items of 100 KB names × 1,000 refs"]
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var heavies atomic.Int64
 	for g := 0; g < 2; g++ {
 		wg.Add(1)
 		go func() {
@@ -175,20 +177,25 @@ func TestHeavyHammerLeavesLightAnswersAlone(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				_, _ = h.Decide(ctx, mallory, heavy)
 				cancel()
+				heavies.Add(1)
 			}
 		}()
 	}
 	defer func() { close(stop); wg.Wait() }()
-	rounds := reliability.Scale(20, 200)
-	for i := 0; i < rounds; i++ {
+	// At least twice as many heavy requests as would quarantine the
+	// module if each failed, and as many light rounds.
+	minHeavy := int64(2 * DefaultConfig().QuarantineFailures)
+	rounds := 0
+	for ; rounds < reliability.Scale(20, 200) || heavies.Load() < minHeavy; rounds++ {
+		i := rounds
 		for k, c := range lightCases {
 			d := decideWithin(t, h, c.who, []Query{c.q}).Items[0]
 			require.Equal(t, want[k], string(d.Result)+" "+d.Reason, "light request %d of %s while heavy ones run", i, c.who.UserEntityRef)
 		}
 	}
 	require.Equal(t, StatusOK, status(t, h, "rbac").Status)
-	reliability.Record(t, 19, "2 goroutines hammering 1,000-item 1 MiB batches while other users ask: light answers changed",
-		"0 of %d", rounds*len(lightCases))
+	reliability.Record(t, 19, fmt.Sprintf("2 goroutines hammering 9 × 100 KB names × 1,000 refs (%d sent) while other users ask: light answers changed",
+		heavies.Load()), "0 of %d", rounds*len(lightCases))
 }
 
 // closed reports whether c is closed.
