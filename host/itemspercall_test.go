@@ -46,7 +46,7 @@ func TestLargeBatchesAreSplitIntoCalls(t *testing.T) {
 			cfg := testConfig()
 			cfg.ItemsPerCall = tt.itemsPerCall
 			cfg.InputBytesPerCall = 1 << 30 // items, not bytes, are under test
-			cfg.CallTimeout = time.Minute // fuel, not the wall clock, is under test
+			cfg.CallTimeout = time.Minute   // fuel, not the wall clock, is under test
 			h, err := New(context.Background(), cfg, nil)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = h.Close(context.Background()) })
