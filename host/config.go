@@ -3,13 +3,14 @@ package host
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host/internal/meter"
+	"github.com/verdictpdp/verdict/host/internal/module"
 )
 
 // Combine names a combining algorithm for the answers of several modules.
@@ -42,20 +43,40 @@ type Config struct {
 	// LoadTimeout bounds loading one module (_initialize, verdict_configure,
 	// verdict_describe). Default 10 s: Go guests take a second to compile.
 	LoadTimeout time.Duration
-	// Fuel is the budget of metered work for one guest call: modules are
-	// rewritten at load to pay fuel at every function entry and loop header
-	// (about one unit per instruction) and trap when it runs out, which the
-	// host reports as a timeout. Default 150 million: three times what a Go
-	// guest needs for a 1,000-item batch, and 50-100 ms of the cheapest
-	// runaway loop on a 2-core machine, inside CallTimeout.
+	// Fuel is the base budget of metered work for one guest call: modules
+	// are rewritten at load to pay fuel at every function entry and loop
+	// header (about one unit per instruction) and trap when it runs out,
+	// which the host reports as a timeout. A call gets Fuel + FuelPerItem
+	// per item + FuelPerInputByte per byte of its input, so that work which
+	// grows with the input never runs a valid request out of fuel, and at
+	// most MaxCallFuel. Default 20 million: about 170 times what the Go
+	// RBAC module needs for one item, and 7-13 ms of the cheapest runaway
+	// loop on a 2-core machine (README "Reliability", rows 8 and 9).
 	Fuel int64
-	// ItemsPerCall is the most items one guest call is given: a module's
+	// FuelPerItem and FuelPerInputByte are the fuel a call gets per item and
+	// per byte of its (canonical JSON) input, on top of Fuel. Defaults
+	// 50,000 and 300: with Fuel, about twice what the Go RBAC module of
+	// examples/rbac needs (about 40,000 per item and 80-105 per byte, the
+	// Go SDK's JSON decoding).
+	FuelPerItem      int64
+	FuelPerInputByte int64
+	// ItemsPerCall and InputBytesPerCall bound one guest call: a module's
 	// share of a larger batch (a Backstage item whose resourceRef is an
 	// array becomes one item per ref, up to the HTTP layer's resourceRefs
-	// limit) is split into calls of at most this many, each with its own
-	// Fuel and CallTimeout. Default 1,000, the batch size Fuel and
-	// CallTimeout are calibrated for.
-	ItemsPerCall int
+	// limit) is split into calls of at most ItemsPerCall items and about
+	// InputBytesPerCall bytes of input (an item larger than that goes
+	// alone), each with its own budget. Defaults 1,000 and 256 KiB. With the
+	// fuel settings they bound the longest call, hence how long a garbage
+	// collection can wait for a running guest (see MaxCallFuel).
+	ItemsPerCall      int
+	InputBytesPerCall int
+	// ConcurrentCalls is the most guest calls that run at once across all
+	// modules. A guest call holds its core until it returns (the Go runtime
+	// cannot preempt it), so the host keeps the rest for itself: /healthz,
+	// /metrics, the watcher. A call that finds no slot before its request's
+	// deadline is DENY ("busy"), not counted toward quarantine. Default
+	// GOMAXPROCS-1, at least 1.
+	ConcurrentCalls int
 	// MemoryMiB caps each instance's linear memory. Default 32 MiB. A growing
 	// instance can briefly cost about 3× this in host memory. The rest of an
 	// instance's budget is fixed (abi/SPEC.md §12.1): tables at most 8 MiB
@@ -91,7 +112,10 @@ type Config struct {
 	RandomBytes int
 	// QuarantineFailures traps or timeouts within QuarantineWindow put a
 	// module in quarantine (its items DENY without running it) until its
-	// file changes or a forced reload. Defaults 3 and 60 s.
+	// file changes or a forced reload. Defaults 3 and 60 s. Failures of
+	// calls whose size explains them (their size earned more fuel than
+	// Fuel itself) do not count: one caller's large requests must not
+	// quarantine a module for everyone.
 	QuarantineFailures int
 	QuarantineWindow   time.Duration
 	// RequireSeal refuses modules without a verdict.seal section. A seal
@@ -130,8 +154,12 @@ func DefaultConfig() Config {
 		CacheDir:           cache,
 		CallTimeout:        100 * time.Millisecond,
 		LoadTimeout:        10 * time.Second,
-		Fuel:               meter.InitialFuel,
+		Fuel:               20_000_000,
+		FuelPerItem:        50_000,
+		FuelPerInputByte:   300,
 		ItemsPerCall:       1000,
+		InputBytesPerCall:  256 << 10,
+		ConcurrentCalls:    max(1, runtime.GOMAXPROCS(0)-1),
 		MemoryMiB:          32,
 		OutputBytes:        64 << 10,
 		OutputBytesPerItem: 4 << 10,
@@ -168,7 +196,11 @@ func (c Config) Validate() error {
 	positive("callTimeout", int64(c.CallTimeout))
 	positive("loadTimeout", int64(c.LoadTimeout))
 	positive("fuel", c.Fuel)
+	positive("fuelPerItem", c.FuelPerItem)
+	positive("fuelPerInputByte", c.FuelPerInputByte)
 	positive("itemsPerCall", int64(c.ItemsPerCall))
+	positive("inputBytesPerCall", int64(c.InputBytesPerCall))
+	positive("concurrentCalls", int64(c.ConcurrentCalls))
 	positive("memoryMiB", int64(c.MemoryMiB))
 	if c.MemoryMiB > 4096 {
 		errs = append(errs, fmt.Errorf("memoryMiB: at most 4096 (the wasm32 address space), got %d", c.MemoryMiB))
@@ -200,4 +232,47 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// addSat adds non-negative a and b, saturating at the largest int64.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// mulSat multiplies non-negative a and b, saturating at the largest int64.
+func mulSat(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// MaxCallFuel is the most fuel one guest call gets: Fuel + ItemsPerCall ×
+// FuelPerItem + InputBytesPerCall × FuelPerInputByte (148.6 million by
+// default). It bounds how long any call runs, hence how long a garbage
+// collection's stop-the-world can wait for the guests running (about 100
+// ms by default on a 2-core machine: README "Reliability", row 9). Load
+// stages get module.LoadFuelFactor times as much.
+func (c Config) MaxCallFuel() int64 {
+	return addSat(c.Fuel, addSat(mulSat(int64(c.ItemsPerCall), c.FuelPerItem),
+		mulSat(int64(c.InputBytesPerCall), c.FuelPerInputByte)))
+}
+
+// callBudget is the budget of a call of items items and inputBytes bytes of
+// input: Fuel plus what its size earns, at most MaxCallFuel, and a
+// wall-clock backstop of CallTimeout scaled as its fuel is. The call is
+// sized when its size earned more than Fuel: a trap or running out of fuel
+// is then explained by the size of the request, not held against the
+// module (README "Reliability", row 19).
+func (c Config) callBudget(items, inputBytes int) module.Budget {
+	size := addSat(mulSat(int64(items), c.FuelPerItem), mulSat(int64(inputBytes), c.FuelPerInputByte))
+	fuel := min(addSat(c.Fuel, size), c.MaxCallFuel())
+	timeout := c.CallTimeout
+	if scale := float64(fuel) / float64(c.Fuel); scale > 1 {
+		timeout = time.Duration(float64(c.CallTimeout) * scale)
+	}
+	return module.Budget{Fuel: fuel, Timeout: timeout, Sized: size > c.Fuel}
 }

@@ -94,7 +94,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Ho
 		MemoryPages:        uint32(cfg.MemoryMiB) * 16,
 		CallTimeout:        cfg.CallTimeout,
 		LoadTimeout:        cfg.LoadTimeout,
-		Fuel:               cfg.Fuel,
+		Fuel:               cfg.MaxCallFuel(),
+		Budget:             cfg.callBudget,
+		Calls:              make(chan struct{}, cfg.ConcurrentCalls),
 		OutputBytes:        cfg.OutputBytes,
 		OutputBytesPerItem: cfg.OutputBytesPerItem,
 		Instances:          cfg.Instances,
@@ -480,8 +482,8 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 		if len(items) == 0 {
 			continue
 		}
-		for start := 0; start < len(items); start += h.cfg.ItemsPerCall {
-			end := min(start+h.cfg.ItemsPerCall, len(items))
+		for start, end := 0, 0; start < len(items); start = end {
+			end = h.callEnd(items, start)
 			answers := m.Evaluate(ctx, p, items[start:end])
 			for k, i := range idx[start:end] {
 				votes[i] = append(votes[i], combine.Vote{Module: m.Name(), Answer: answers[k]})
@@ -502,6 +504,28 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 		out.Items[i] = d
 	}
 	return out, nil
+}
+
+// callEnd returns the end of the call that starts at items[start]: at most
+// ItemsPerCall items and, but for a single larger item, about
+// InputBytesPerCall bytes of input (estimated from the item's strings; JSON
+// escapes can make the input larger, and the call's budget then grows with
+// it, up to MaxCallFuel).
+func (h *Host) callEnd(items []abi.Item, start int) int {
+	end, size := start, 0
+	for end < len(items) && end-start < h.cfg.ItemsPerCall {
+		it := &items[end]
+		n := 96 + len(it.Permission.Name) + len(it.Permission.ResourceType) + len(it.Permission.Attributes.Action)
+		if it.ResourceRef != nil {
+			n += len(*it.ResourceRef)
+		}
+		if end > start && size+n > h.cfg.InputBytesPerCall {
+			break
+		}
+		size += n
+		end++
+	}
+	return end
 }
 
 // Status describes the active snapshot and every module: those serving

@@ -50,22 +50,26 @@ var classes = map[int]string{
 	17: "Auth abuse",
 	18: "Decision-log failure",
 	19: "Host function abuse",
+	20: "Metering changes meaning",
+	21: "Tables and compile-time bombs",
+	22: "One caller's large requests",
 }
 
 // fuzzRows maps fuzz targets to the row whose inputs they generate.
 var fuzzRows = map[string]int{
-	"FuzzAuthorize":        1,
-	"FuzzDecodeRequest":    1,
-	"FuzzAppendRequest":    2,
-	"FuzzCheckUnambiguous": 2,
-	"FuzzDecodeAnswer":     11,
-	"FuzzParseResponse":    11,
-	"FuzzGuestOutput":      11,
-	"FuzzLoadModule":       12,
-	"FuzzInstrument":       12,
-	"FuzzSDKConformance":   2,
-	"FuzzAppendJSON":       18,
-	"FuzzParseYAML":        0,
+	"FuzzAuthorize":         1,
+	"FuzzDecodeRequest":     1,
+	"FuzzAppendRequest":     2,
+	"FuzzCheckUnambiguous":  2,
+	"FuzzDecodeAnswer":      11,
+	"FuzzParseResponse":     11,
+	"FuzzGuestOutput":       11,
+	"FuzzLoadModule":        12,
+	"FuzzInstrument":        12,
+	"FuzzMeterDifferential": 20,
+	"FuzzSDKConformance":    2,
+	"FuzzAppendJSON":        18,
+	"FuzzParseYAML":         0,
 }
 
 func main() {

@@ -60,7 +60,11 @@ var fields = []field{
 	})},
 	{key: "policies.limits.callTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.CallTimeout = v })},
 	{key: "policies.limits.fuel", set: integer(func(s *settings, v int) { s.Host.Fuel = int64(v) })},
+	{key: "policies.limits.fuelPerItem", set: integer(func(s *settings, v int) { s.Host.FuelPerItem = int64(v) })},
+	{key: "policies.limits.fuelPerInputByte", set: integer(func(s *settings, v int) { s.Host.FuelPerInputByte = int64(v) })},
 	{key: "policies.limits.itemsPerCall", set: integer(func(s *settings, v int) { s.Host.ItemsPerCall = v })},
+	{key: "policies.limits.inputBytesPerCall", set: integer(func(s *settings, v int) { s.Host.InputBytesPerCall = v })},
+	{key: "policies.limits.concurrentCalls", set: integer(func(s *settings, v int) { s.Host.ConcurrentCalls = v })},
 	{key: "policies.limits.loadTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.LoadTimeout = v })},
 	{key: "policies.limits.loadDirTimeout", set: duration(func(s *settings, v time.Duration) { s.Host.LoadDirTimeout = v })},
 	{key: "policies.limits.memoryMiB", set: integer(func(s *settings, v int) { s.Host.MemoryMiB = v })},
@@ -104,7 +108,7 @@ var fields = []field{
 
 // optionalKeys may be absent from defaults.yaml: absent means "use the
 // library default".
-var optionalKeys = []string{"policies.limits.instances"}
+var optionalKeys = []string{"policies.limits.instances", "policies.limits.concurrentCalls"}
 
 func fieldByKey(key string) (field, bool) {
 	for _, f := range fields {

@@ -34,7 +34,7 @@ const FullEnv = "VERDICT_RELIABILITY"
 
 // Figure is one measured value of one row of the report, as Record writes it.
 type Figure struct {
-	// Row is the row of reliability.md §5 (1 to 18) the figure belongs to;
+	// Row is the row of the README's reliability table the figure belongs to;
 	// 0 is for figures outside the table (e.g. the invariant test).
 	Row int `json:"row"`
 	// Test is the full name of the test that measured it.

@@ -51,6 +51,12 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 		items[i].ID = strconv.Itoa(i)
 	}
 	answers := make([]abi.Answer, len(items))
+	if err := ctx.Err(); err != nil {
+		// The request's deadline passed while earlier calls of its batch
+		// ran: the rest is DENY without encoding or logging it, so that one
+		// large request costs no more than its deadline.
+		return m.denyAll(answers, &CallError{Kind: KindBusy, Err: fmt.Errorf("the request deadline passed before the call: %w", err)})
+	}
 	if q, since := m.Quarantined(); q {
 		return m.denyAll(answers, fmt.Errorf("quarantined since %s after %d traps or timeouts within %s",
 			since.UTC().Format(time.RFC3339), m.opts.QuarantineFailures, m.opts.QuarantineWindow))
@@ -72,7 +78,11 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 func (m *Module) evaluate(ctx context.Context, input []byte, release func(), items []abi.Item, answers []abi.Answer) []abi.Answer {
 	m.count.calls.Add(1)
 	m.count.items.Add(uint64(len(items)))
-	_, err := m.run(ctx, input, release, m.outputLimit(len(items)), func(out []byte) error {
+	b := Budget{Fuel: m.opts.Fuel, Timeout: m.opts.CallTimeout}
+	if m.opts.Budget != nil {
+		b = m.opts.Budget(len(items), len(input))
+	}
+	_, err := m.run(ctx, input, release, m.outputLimit(len(items)), b, func(out []byte) error {
 		return m.decode(out, items, answers)
 	})
 	if err != nil {
@@ -84,7 +94,8 @@ func (m *Module) evaluate(ctx context.Context, input []byte, release func(), ite
 // EvaluateRaw gives input to verdict_evaluate as is and returns the output
 // unparsed. It is for conformance runs and tools, not the request path.
 func (m *Module) EvaluateRaw(ctx context.Context, input []byte) ([]byte, error) {
-	return m.run(ctx, input, nil, m.opts.OutputBytes+1000*m.opts.OutputBytesPerItem, nil)
+	return m.run(ctx, input, nil, m.opts.OutputBytes+1000*m.opts.OutputBytesPerItem,
+		Budget{Fuel: m.opts.Fuel, Timeout: m.opts.CallTimeout}, nil)
 }
 
 func (m *Module) outputLimit(items int) int {
@@ -105,11 +116,12 @@ type result struct {
 	err error
 }
 
-// run makes one guest call on a pooled instance, bounded by CallTimeout.
-// check, when not nil, validates the output; an instance whose call or output
-// failed is thrown away. A call still running at its deadline is abandoned:
-// it keeps its slot until it returns, and counts as stuck meanwhile.
-func (m *Module) run(ctx context.Context, input []byte, release func(), limit int, check func([]byte) error) (out []byte, err error) {
+// run makes one guest call on a pooled instance, bounded by b's fuel and
+// timeout. check, when not nil, validates the output; an instance whose call
+// or output failed is thrown away. A call still running at its deadline is
+// abandoned: it keeps its slots (the module's and the host's) until it
+// returns, and counts as stuck meanwhile.
+func (m *Module) run(ctx context.Context, input []byte, release func(), limit int, b Budget, check func([]byte) error) (out []byte, err error) {
 	abandoned := false
 	if release != nil {
 		defer func() {
@@ -135,6 +147,12 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 	if m.Saturated() {
 		return nil, m.fail(&CallError{Kind: KindBusy, Err: errors.New("every instance is held by a stuck call")})
 	}
+	// A request whose deadline has passed (a large batch split into many
+	// calls) makes no more calls: a select below would pick a free slot
+	// as often as the done context.
+	if ctx.Err() != nil {
+		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("the request deadline passed before the call: %w", ctx.Err())})
+	}
 	// Waiting for a free slot is bounded by the caller's (request) deadline;
 	// the call deadline starts when the call does.
 	select {
@@ -142,16 +160,38 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 	case <-ctx.Done():
 		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("no free instance before the request deadline: %w", ctx.Err())})
 	}
+	// The host-wide cap (policies.limits.concurrentCalls) keeps cores for
+	// the host itself: /healthz, metrics, the watcher. Waiting is bounded
+	// by the request's deadline too, and a busy host is not the module's
+	// fault: DENY, not counted toward quarantine.
+	if m.opts.Calls != nil {
+		select {
+		case m.opts.Calls <- struct{}{}:
+		case <-ctx.Done():
+			<-m.slots
+			return nil, m.fail(&CallError{Kind: KindBusy,
+				Err: fmt.Errorf("no free guest-call slot (policies.limits.concurrentCalls) before the request deadline: %w", ctx.Err())})
+		}
+	}
+	freeHost := func() {
+		if m.opts.Calls != nil {
+			<-m.opts.Calls
+		}
+	}
+	free := func() {
+		freeHost()
+		<-m.slots
+	}
 	request := ctx
-	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	inst, err := m.get(ctx)
 	if err != nil {
-		<-m.slots
+		free()
 		return nil, m.fail(&CallError{Kind: KindTrap, Err: err})
 	}
 	done := make(chan result, 1)
-	inst.start(m.opts.Fuel)
+	inst.start(b.Fuel)
 	go func() {
 		out, err := inst.call(ctx, inst.evaluate, input, limit)
 		done <- result{out, err}
@@ -166,7 +206,7 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 			// may not have fired yet either, so ctx.Err() can still be nil:
 			// the clock decides. Late is a timeout, whatever it answered,
 			// as if the deadline had been seen first.
-			r.err = &CallError{Kind: KindTimeout, Err: lateError(request, m.opts.CallTimeout)}
+			r.err = &CallError{Kind: KindTimeout, Err: lateError(request, b.Timeout)}
 		}
 		if r.err == nil && check != nil {
 			r.err = check(r.out)
@@ -176,14 +216,19 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 		} else {
 			m.put(inst)
 		}
-		<-m.slots
-		return r.out, m.fail(r.err)
+		free()
+		return r.out, m.failSized(r.err, b.Sized)
 	case <-ctx.Done():
 		// The instance is never used again; it closes when the call returns.
 		m.count.discarded.Add(1)
 		m.count.stuck.Add(1)
 		abandoned = true
 		inst.abandon()
+		// An abandoned call gives its host-wide slot back at once (it keeps
+		// its module slot, counted as stuck): a module whose calls outlive
+		// the backstop is bounded by its own Instances, and cannot stall
+		// every other module.
+		freeHost()
 		go func() {
 			r := <-done
 			if release != nil {
@@ -198,15 +243,17 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 			// under wazero's compiler, is never quarantined and holds a core
 			// for seconds per request.
 			// A host call that found the call abandoned is not: it stopped
-			// the call on the host's initiative.
+			// the call on the host's initiative. Nor is a call whose size
+			// explains it, as in failSized.
 			var ce *CallError
-			if errors.As(r.err, &ce) && (ce.Kind == KindTrap || ce.Kind == KindTimeout) && !errors.Is(r.err, ErrAbandoned) {
+			if errors.As(r.err, &ce) && (ce.Kind == KindTrap || ce.Kind == KindTimeout) &&
+				!errors.Is(r.err, ErrAbandoned) && !b.Sized {
 				m.noteFailure()
 			}
 			m.count.stuck.Add(-1)
 			<-m.slots
 		}()
-		return nil, m.fail(&CallError{Kind: KindTimeout, Err: lateError(request, m.opts.CallTimeout)})
+		return nil, m.fail(&CallError{Kind: KindTimeout, Err: lateError(request, b.Timeout)})
 	}
 }
 
@@ -220,7 +267,13 @@ func lateError(request context.Context, callTimeout time.Duration) error {
 }
 
 // fail counts and logs err, and returns it.
-func (m *Module) fail(err error) error {
+func (m *Module) fail(err error) error { return m.failSized(err, false) }
+
+// failSized counts and logs err, and returns it. sized: the call's size
+// explains a trap or running out of fuel (see Budget), so neither counts
+// toward quarantine: a caller's large request is DENY for that caller, but
+// cannot quarantine a shared module for everyone.
+func (m *Module) failSized(err error, sized bool) error {
 	if err == nil {
 		return nil
 	}
@@ -232,13 +285,15 @@ func (m *Module) fail(err error) error {
 	switch ce.Kind {
 	case KindTrap:
 		m.count.traps.Add(1)
-		m.noteFailure()
+		if !sized {
+			m.noteFailure()
+		}
 	case KindTimeout:
 		m.count.timeouts.Add(1)
 		// Only running out of fuel is the module's own doing; a call that
 		// outlived the wall-clock backstop with fuel left was slowed by the
 		// host (overload), so it is denied but not held against the module.
-		if errors.Is(err, ErrFuelExhausted) {
+		if errors.Is(err, ErrFuelExhausted) && !sized {
 			m.noteFailure()
 		}
 	case KindBadOutput:
@@ -246,7 +301,7 @@ func (m *Module) fail(err error) error {
 	case KindGuestError:
 		m.count.guestErrors.Add(1)
 	}
-	m.opts.Log.Warn("module call failed", "module", m.name, "kind", ce.Kind.String(), "error", ce.Err)
+	m.opts.Log.Warn("module call failed", "module", m.name, "kind", ce.Kind.String(), "error", ce.Err, "sizedCall", sized)
 	return err
 }
 

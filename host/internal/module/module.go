@@ -56,8 +56,30 @@ type Options struct {
 	// "trap", "timeout", "bad output", "guest error", "busy") of every
 	// call, for metrics. It must not block.
 	Observe func(module string, d time.Duration, outcome string)
+	// Budget, when not nil, gives an evaluate call of items items and
+	// inputBytes bytes of input its budget; nil gives every call Fuel and
+	// CallTimeout, and counts every trap and fuel exhaustion toward
+	// quarantine.
+	Budget func(items, inputBytes int) Budget
+	// Calls, when not nil, is shared by every module of a host: a guest
+	// call runs only while it holds one of its slots (a host-wide cap on
+	// concurrent guest calls). Waiting for one is bounded by the request's
+	// deadline.
+	Calls chan struct{}
 	// Log receives guest logs and output, and call failures.
 	Log *slog.Logger
+}
+
+// Budget is what one evaluate call may spend.
+type Budget struct {
+	// Fuel is the call's fuel; Timeout its wall-clock backstop.
+	Fuel    int64
+	Timeout time.Duration
+	// Sized: the call's size, not the module, explains a trap or running
+	// out of fuel (the call got more than twice the base fuel for its
+	// size), so such a failure is DENY for the call but does not count
+	// toward quarantine (README "Reliability", row 19).
+	Sized bool
 }
 
 // Source is a module to load.
