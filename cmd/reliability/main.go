@@ -53,6 +53,8 @@ var classes = map[int]string{
 	20: "Metering changes meaning",
 	21: "Tables and compile-time bombs",
 	22: "One caller's large requests",
+	23: "Hostile files in the policy directory",
+	24: "Hostile callers and upstreams",
 }
 
 // fuzzRows maps fuzz targets to the row whose inputs they generate.
