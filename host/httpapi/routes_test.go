@@ -354,3 +354,60 @@ func TestIdentityBeforeRouting(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityBeforePathCleaning: a path that is not in clean form (a
+// doubled slash, a dot segment) is still a request under the base path or
+// /v1/ and passes the credentials barrier first: no redirect to the clean
+// path (the router's default) that would answer an unauthenticated caller
+// before identity and tell it which routes exist. Backstage's router does
+// not clean paths either: with a token such a path is a plain 404. Over
+// real HTTP, without following redirects.
+func TestIdentityBeforePathCleaning(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		token  string
+		status int
+		errNm  string // envelope error name; "" for an empty body
+		url    string
+	}{
+		{name: "doubled slash before authorize", method: "POST", path: "/api/permission//authorize", status: 401, errNm: "AuthenticationError", url: "//authorize"},
+		{name: "doubled slash before the base path", method: "POST", path: "//api/permission/authorize", status: 404, errNm: "NotFoundError", url: "//api/permission/authorize"},
+		{name: "dot segment", method: "GET", path: "/api/permission/./authorize", status: 401, errNm: "AuthenticationError", url: "/./authorize"},
+		{name: "dot-dot out of the base path", method: "GET", path: "/api/permission/../../v1/policies", status: 401, errNm: "AuthenticationError", url: "/../../v1/policies"},
+		{name: "doubled slash in v1", method: "GET", path: "/v1//policies", status: 401, errNm: "AuthenticationError", url: "/v1//policies"},
+		{name: "dot-dot into v1", method: "GET", path: "/v1/../v1/policies", status: 401, errNm: "AuthenticationError", url: "/v1/../v1/policies"},
+		{name: "doubled slash with a valid token is a plain 404", method: "POST", path: "/api/permission//authorize", token: userToken, status: 404},
+		{name: "dot-dot in v1 by a trusted caller is not found", method: "GET", path: "/v1/../v1/policies", token: trustedToken, status: 404, errNm: "NotFoundError", url: "/v1/../v1/policies"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, f := newTestServerWithUsers(t, testConfig(false))
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			client := srv.Client()
+			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			rq, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(`{"items":[]}`))
+			require.NoError(t, err)
+			rq.Header.Set("Content-Type", "application/json")
+			if tc.token != "" {
+				rq.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			res, err := client.Do(rq)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			require.Empty(t, res.Header.Get("Location"))
+			r := resp{status: res.StatusCode, header: res.Header, body: string(b)}
+			require.Zero(t, f.numCalls())
+			if tc.errNm == "" {
+				require.Equal(t, tc.status, r.status, r.body)
+				require.Empty(t, r.body)
+				return
+			}
+			requireEnvelope(t, r, tc.status, tc.errNm, tc.url)
+		})
+	}
+}
