@@ -30,6 +30,9 @@ const (
 // errNoJWKS is a JWKS endpoint that answered 404: the plugin has none.
 var errNoJWKS = errors.New("JWKS endpoint answered 404")
 
+// errKeyTooLarge is a key whose signature checks would cost too much.
+var errKeyTooLarge = errors.New("key too large")
+
 // errUnknownKid is a token whose kid is in no fetched key.
 var errUnknownKid = errors.New("no key with the token's kid")
 

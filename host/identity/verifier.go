@@ -51,6 +51,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"regexp"
 	"slices"
@@ -58,6 +59,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/verdictpdp/verdict/abi"
@@ -498,11 +500,37 @@ func (v *Verifier) verifySigned(ctx context.Context, t *token, set *remoteSet, a
 	if ka, ok := key.Algorithm(); ok && ka.String() != t.header.Alg {
 		return nil, fmt.Errorf("key %q is for %s, token uses %s", t.header.Kid, ka, t.header.Alg)
 	}
+	if err := checkKeyCost(key); err != nil {
+		return nil, fmt.Errorf("key %q: %w", t.header.Kid, err)
+	}
 	payload, err := jws.Verify([]byte(t.raw), jws.WithKey(alg, key))
 	if err != nil {
 		return nil, err
 	}
 	return decodeClaims(payload)
+}
+
+// maxRSABits bounds the modulus of an RSA key used to check a signature,
+// as Go's TLS stack bounds certificate keys: the cost of a check grows with
+// the square of the modulus (a 262144-bit key costs seconds of CPU), key
+// sets come from other services, and tokens that fail to verify are never
+// cached, so without a bound one huge key in a key set would let anyone
+// burn the host's CPU with forged tokens naming it.
+const maxRSABits = 8192
+
+// checkKeyCost refuses keys whose signature checks would cost more than
+// the bound allows (RSA keys with a modulus above maxRSABits).
+func checkKeyCost(key jwk.Key) error {
+	// Public and private RSA keys (a set may carry either) have N.
+	rk, ok := key.(interface{ N() ([]byte, bool) })
+	if !ok {
+		return nil
+	}
+	n, _ := rk.N()
+	if bits := new(big.Int).SetBytes(n).BitLen(); bits > maxRSABits {
+		return fmt.Errorf("%w: a %d-bit RSA key (at most %d bits)", errKeyTooLarge, bits, maxRSABits)
+	}
+	return nil
 }
 
 // token is a JWT split and decoded without verification: enough to route
