@@ -123,7 +123,11 @@ func New(cfg Config, d Decider, log *slog.Logger, opts ...Option) (http.Handler,
 // handler builds the routes.
 func (s *server) handler() (http.Handler, error) {
 	base := s.cfg.BasePath
-	r := mux.NewRouter()
+	// SkipClean: a path that is not in clean form ("//authorize",
+	// "/../v1/policies") is routed as it is, to the credentials barrier and
+	// a 404, as Backstage's router does; the default would answer it with a
+	// redirect to the clean path before identity.
+	r := mux.NewRouter().SkipClean(true)
 	handle := func(path, route, method string, backstage bool, h http.HandlerFunc) {
 		r.Handle(path, s.instrument(route, s.route(method, backstage, h)))
 	}
