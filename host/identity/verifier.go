@@ -51,7 +51,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
+	mathbits "math/bits"
 	"net/http"
 	"regexp"
 	"slices"
@@ -527,7 +527,12 @@ func checkKeyCost(key jwk.Key) error {
 		return nil
 	}
 	n, _ := rk.N()
-	if bits := new(big.Int).SetBytes(n).BitLen(); bits > maxRSABits {
+	n = bytes.TrimLeft(n, "\x00")
+	bits := 0
+	if len(n) > 0 {
+		bits = (len(n)-1)*8 + mathbits.Len8(n[0])
+	}
+	if bits > maxRSABits {
 		return fmt.Errorf("%w: a %d-bit RSA key (at most %d bits)", errKeyTooLarge, bits, maxRSABits)
 	}
 	return nil
