@@ -66,13 +66,16 @@ func TestOversizedRSAKeyRefused(t *testing.T) {
 	require.NoError(t, err)
 	// A modulus past the bound: no private key needed, the forged
 	// token only has to name it.
-	const bigBits = 16384
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), bigBits))
-	require.NoError(t, err)
-	n.SetBit(n, bigBits-1, 1).SetBit(n, 0, 1)
+	const bigBits, edgeBits = 16384, 8192
+	modulus := func(bits int) *big.Int {
+		n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(bits)))
+		require.NoError(t, err)
+		return n.SetBit(n, bits-1, 1).SetBit(n, 0, 1)
+	}
 	set := map[string]any{"keys": []jwk.Key{
 		rsaJWK(t, &priv.PublicKey, "ok"),
-		rsaJWK(t, &rsa.PublicKey{N: n, E: 65537}, "big"),
+		rsaJWK(t, &rsa.PublicKey{N: modulus(bigBits), E: 65537}, "big"),
+		rsaJWK(t, &rsa.PublicKey{N: modulus(edgeBits), E: 65537}, "edge"),
 	}}
 	body, err := json.Marshal(set)
 	require.NoError(t, err)
@@ -91,6 +94,13 @@ func TestOversizedRSAKeyRefused(t *testing.T) {
 		var ae *identity.AuthError
 		require.ErrorAs(t, err, &ae)
 		require.ErrorContains(t, err, "16384-bit RSA key")
+	})
+	t.Run("a key of exactly the bound is used (the forged signature fails)", func(t *testing.T) {
+		_, err := v.Verify(context.Background(), rs256(t, "edge", nil, edgeBits/8))
+		var ae *identity.AuthError
+		require.ErrorAs(t, err, &ae)
+		require.ErrorContains(t, err, "verification error")
+		require.NotContains(t, err.Error(), "RSA key")
 	})
 	t.Run("a token signed with an ordinary RSA key verifies", func(t *testing.T) {
 		c, err := v.Verify(context.Background(), rs256(t, "ok", priv, 0))
