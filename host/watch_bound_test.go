@@ -239,3 +239,49 @@ func TestWatchNeverQuietDirectoryReloads(t *testing.T) {
 	reliability.Record(t, 14, "directory rewritten every 20 ms (debounce 250 ms, debounceMax 1 s), 4 clients: module removed / replaced to served (before: never)",
 		"%.0f / %.0f ms", float64(removed)/float64(time.Millisecond), float64(replaced)/float64(time.Millisecond))
 }
+
+// Removing or renaming the policy directory itself removes its modules:
+// an ALLOW it served is revoked, as removing the files one by one would
+// (before, the reload failed on the missing directory and the previous
+// snapshot kept serving the ALLOW until the directory came back).
+func TestWatchDirectoryGoneRevokes(t *testing.T) {
+	tests := []struct {
+		name   string
+		remove func(dir string) error
+	}{
+		{"removed", os.RemoveAll},
+		{"renamed away", func(dir string) error { return os.Rename(dir, dir+".old") }},
+		{"replaced by a file", func(dir string) error {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			return os.WriteFile(dir, []byte("not a directory"), 0o644)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "policies")
+			require.NoError(t, os.Rename(fixtureDir(t, "a=allow-one"), dir))
+			cfg := testConfig()
+			cfg.Debounce = 50 * time.Millisecond
+			cfg.DebounceMax = 200 * time.Millisecond
+			cfg.CallTimeout = 10 * time.Second
+			h, err := New(context.Background(), cfg, nil)
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			watched := make(chan error, 1)
+			go func() { watched <- h.Watch(ctx, dir) }()
+			defer func() {
+				cancel()
+				require.NoError(t, <-watched)
+				require.NoError(t, h.Close(context.Background()))
+			}()
+			require.Eventually(t, func() bool { return h.Ready() == nil }, seenWithin, 5*time.Millisecond)
+			require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
+
+			require.NoError(t, tt.remove(dir))
+			require.Eventually(t, func() bool { return decideOne(t, h, basic("x")).Result == abi.Deny }, seenWithin, 10*time.Millisecond,
+				"the directory is gone: its ALLOW is revoked")
+		})
+	}
+}
