@@ -13,8 +13,9 @@ import (
 )
 
 // resyncEvery is how often Watch compares the directory with what it loaded,
-// in case the file system dropped an event.
-const resyncEvery = 10 * time.Second
+// in case the file system dropped an event. A variable so that tests can
+// check that a change is seen by its event, not by the resync.
+var resyncEvery = 10 * time.Second
 
 // racyWindow: a fingerprint taken while a file's change or modification
 // time is this recent cannot be trusted to tell a later rewrite apart (file
