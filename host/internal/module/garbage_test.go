@@ -1,6 +1,7 @@
 package module
 
 import (
+	"context"
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -126,4 +127,32 @@ func TestGarbageOutputDenies(t *testing.T) {
 	reliability.Record(t, 11, "garbage-output classes through the real ABI path (echo and packed fixtures)",
 		"%d of %d classes → DENY, %d distinct reasons, 0 ALLOW; the instance was thrown away after each of the %d whole-output failures",
 		len(tests), len(tests), len(reasons), wholes)
+}
+
+// TestBadOutputQuarantines: a module whose every call returns garbage
+// fails each call as a trap does, and each failure throws its instance
+// away, so the next call first builds a new one: the start function,
+// _initialize and verdict_configure, each on ten calls' worth of fuel, run
+// again inside that request, work no call budget covers. Such failures
+// count toward quarantine as traps do, so a module cannot make every
+// request pay for a new instance forever (before: never quarantined;
+// garbage-init cost 24-40 ms of uninterruptible guest time per request on
+// verdict serve, up to about 550 million units of fuel with the defaults,
+// where one call gets at most 148.6 million).
+func TestBadOutputQuarantines(t *testing.T) {
+	opts := testOptions(t)
+	opts.QuarantineFailures = 3
+	m := loadFixture(t, "garbage-init", opts)
+	for i := 0; i < opts.QuarantineFailures; i++ {
+		answers := m.Evaluate(context.Background(), onePrincipal, guestItems(1, basicPerm))
+		require.Equal(t, abi.Deny, answers[0].Result)
+	}
+	require.Equal(t, uint64(3), m.Counters().BadOutput)
+	q, _ := m.Quarantined()
+	require.True(t, q, "three bad outputs quarantine the module")
+
+	discarded := m.Counters().Discarded
+	answers := m.Evaluate(context.Background(), onePrincipal, guestItems(1, basicPerm))
+	require.Equal(t, abi.Deny, answers[0].Result)
+	require.Equal(t, discarded, m.Counters().Discarded, "a quarantined module builds no more instances")
 }
