@@ -129,30 +129,27 @@ func TestGarbageOutputDenies(t *testing.T) {
 		len(tests), len(tests), len(reasons), wholes)
 }
 
-// TestBadOutputQuarantines: a module whose every call returns garbage
-// fails each call as a trap does, and each failure throws its instance
-// away, so the next call first builds a new one: the start function,
-// _initialize and verdict_configure, each on ten calls' worth of fuel, run
-// again inside that request, work no call budget covers. Such failures
-// count toward quarantine as traps do, so a module cannot make every
-// request pay for a new instance forever (before: never quarantined;
-// garbage-init cost 24-40 ms of uninterruptible guest time per request on
-// verdict serve, up to about 550 million units of fuel with the defaults,
-// where one call gets at most 148.6 million).
-func TestBadOutputQuarantines(t *testing.T) {
+// TestBadOutputRebuildsBounded: a module whose every call returns garbage
+// fails each call, and each failure throws its instance away, so the next
+// call first builds a new one: the start function, _initialize and
+// verdict_configure, each on ten calls' worth of fuel, run again inside
+// that request, work no call budget covers. Bad output does not count
+// toward quarantine, so before, a module returning garbage made every
+// request pay for a new instance forever (garbage-init: 24-40 ms of
+// uninterruptible guest time per request on verdict serve, status OK; up
+// to about 550 million units of fuel with the defaults, where one call gets
+// at most 148.6 million). The rebuilds such a module causes must be
+// bounded: at most QuarantineFailures of them, whether it is then
+// quarantined or its instance is kept.
+func TestBadOutputRebuildsBounded(t *testing.T) {
 	opts := testOptions(t)
 	opts.QuarantineFailures = 3
 	m := loadFixture(t, "garbage-init", opts)
-	for i := 0; i < opts.QuarantineFailures; i++ {
+	before := m.Counters().Discarded
+	for i := 0; i < 10; i++ {
 		answers := m.Evaluate(context.Background(), onePrincipal, guestItems(1, basicPerm))
 		require.Equal(t, abi.Deny, answers[0].Result)
 	}
-	require.Equal(t, uint64(3), m.Counters().BadOutput)
-	q, _ := m.Quarantined()
-	require.True(t, q, "three bad outputs quarantine the module")
-
-	discarded := m.Counters().Discarded
-	answers := m.Evaluate(context.Background(), onePrincipal, guestItems(1, basicPerm))
-	require.Equal(t, abi.Deny, answers[0].Result)
-	require.Equal(t, discarded, m.Counters().Discarded, "a quarantined module builds no more instances")
+	require.LessOrEqual(t, m.Counters().Discarded-before, uint64(opts.QuarantineFailures),
+		"instances thrown away (each rebuilt at the next call)")
 }
