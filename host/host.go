@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -332,8 +333,14 @@ func (h *Host) endLease(epoch uint64) {
 func (h *Host) build(ctx context.Context, src source, force bool, epoch uint64) error {
 	dir := src.dir
 	entries, err := scanDir(dir)
-	if err != nil {
+	if err != nil && !dirGone(err, src, h.cur.Load() != nil) {
 		return fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+	if err != nil {
+		// The directory was removed, renamed away or replaced by a file:
+		// its modules are removed, as removing their files would, so that
+		// an ALLOW it served does not stay in service.
+		return h.activateGone(src, err, epoch)
 	}
 	if src.only != "" {
 		entries = slices.DeleteFunc(entries, func(e entry) bool { return e.name != src.only })
@@ -396,6 +403,49 @@ func (h *Host) build(ctx context.Context, src source, force bool, epoch uint64) 
 		old.release()
 	}
 	h.log.Info("policy snapshot active", "generation", s.gen, "modules", len(s.modules), "errors", len(s.errors))
+	return nil
+}
+
+// dirGone reports whether err, from reading the policy directory, says it no
+// longer exists (or is no longer a directory) on a reload of the whole
+// directory. At the first load that is still an error.
+func dirGone(err error, src source, reload bool) bool {
+	return reload && src.only == "" && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR))
+}
+
+// activateGone activates a snapshot without modules, each module of the
+// current one shown as ERROR with why, when the directory is gone (see
+// dirGone).
+func (h *Host) activateGone(src source, cause error, epoch uint64) error {
+	s := &snapshot{errors: map[string]PolicyStatus{}}
+	if old := h.cur.Load(); old != nil {
+		for _, hd := range old.modules {
+			s.errors[hd.m.Name()] = PolicyStatus{Name: hd.m.Name(), File: hd.m.File(), Status: StatusError,
+				Message: fmt.Sprintf("module removed: %v", cause), Claims: []string{}}
+		}
+		for name, e := range old.errors {
+			if _, ok := s.errors[name]; !ok {
+				s.errors[name] = e
+			}
+		}
+	}
+	h.loadMu.Lock()
+	defer h.loadMu.Unlock()
+	if h.closed.Load() {
+		return ErrClosed
+	}
+	if !h.loading || h.loadEpoch != epoch {
+		return fmt.Errorf("%w: %s: this load was abandoned at its deadline and a later one took over", ErrLoadTimeout, src.dir)
+	}
+	if old := h.cur.Load(); old != nil && len(old.modules) == 0 && sameSnapshot(old, s) {
+		return nil
+	}
+	s.gen = h.gen.Add(1)
+	s.refs.Store(1)
+	if old := h.cur.Swap(s); old != nil {
+		old.release()
+	}
+	h.log.Warn("policy directory is gone; its modules are removed", "dir", src.dir, "error", cause, "generation", s.gen)
 	return nil
 }
 

@@ -13,8 +13,9 @@ import (
 )
 
 // resyncEvery is how often Watch compares the directory with what it loaded,
-// in case the file system dropped an event.
-const resyncEvery = 10 * time.Second
+// in case the file system dropped an event. A variable so that tests can
+// check that a change is seen by its event, not by the resync.
+var resyncEvery = 10 * time.Second
 
 // racyWindow: a fingerprint taken while a file's change or modification
 // time is this recent cannot be trusted to tell a later rewrite apart (file
@@ -60,6 +61,20 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if err := w.Add(dir); err != nil {
 		return fmt.Errorf("watch %s: %w", dir, err)
 	}
+	// The directory itself may be renamed, removed or, when it is a
+	// symlink, swapped to another target (a deployment's
+	// policies -> releases/N): the watch on it would stay on the old
+	// directory. The parent is watched too (best effort), for events naming
+	// dir itself, and the watch follows dir to whatever it names now
+	// (rewatch) before each load.
+	cdir := filepath.Clean(dir)
+	parent := filepath.Dir(cdir)
+	if parent != cdir {
+		if err := w.Add(parent); err != nil {
+			h.log.Debug("cannot watch the policy directory's parent", "dir", parent, "error", err)
+		}
+	}
+	watchedDir, _ := os.Stat(dir)
 	// The fingerprint is taken before the load: a change during the load
 	// then differs from it and is loaded after the quiet period. Taken
 	// after, it would already describe the changed directory while the
@@ -72,6 +87,22 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	}
 	sidecars := map[string]bool{}
 	h.watchSidecars(w, dir, sidecars)
+	rewatch := func() {
+		st, err := os.Stat(dir)
+		if err != nil || (watchedDir != nil && os.SameFile(st, watchedDir)) {
+			return
+		}
+		_ = w.Remove(dir)
+		for p := range sidecars {
+			_ = w.Remove(p)
+		}
+		clear(sidecars)
+		if err := w.Add(dir); err != nil {
+			h.log.Warn("watching the policy directory", "dir", dir, "error", err)
+			return
+		}
+		watchedDir = st
+	}
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -99,6 +130,9 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 			if !ok {
 				return nil
 			}
+			if name := filepath.Clean(ev.Name); parent != cdir && filepath.Dir(name) == parent && name != cdir {
+				continue // another entry of the parent
+			}
 			h.log.Debug("policy directory changed", "path", ev.Name, "op", ev.Op.String())
 			arm(h.cfg.Debounce)
 		case err, ok := <-w.Errors:
@@ -107,10 +141,12 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 			}
 			h.log.Warn("watching the policy directory", "dir", dir, "error", err)
 		case <-resync.C:
+			rewatch()
 			if fp, _ := fingerprint(dir); fp != loaded || loadedRacy {
 				arm(h.cfg.Debounce)
 			}
 		case <-timer.C:
+			rewatch()
 			fp, racy := fingerprint(dir)
 			overdue := !time.Now().Before(first.Add(h.cfg.DebounceMax))
 			if fp != seen && !overdue {

@@ -239,3 +239,100 @@ func TestWatchNeverQuietDirectoryReloads(t *testing.T) {
 	reliability.Record(t, 14, "directory rewritten every 20 ms (debounce 250 ms, debounceMax 1 s), 4 clients: module removed / replaced to served (before: never)",
 		"%.0f / %.0f ms", float64(removed)/float64(time.Millisecond), float64(replaced)/float64(time.Millisecond))
 }
+
+// Removing or renaming the policy directory itself removes its modules:
+// an ALLOW it served is revoked, as removing the files one by one would
+// (before, the reload failed on the missing directory and the previous
+// snapshot kept serving the ALLOW until the directory came back).
+func TestWatchDirectoryGoneRevokes(t *testing.T) {
+	tests := []struct {
+		name   string
+		remove func(dir string) error
+	}{
+		{"removed", os.RemoveAll},
+		{"renamed away", func(dir string) error { return os.Rename(dir, dir+".old") }},
+		{"replaced by a file", func(dir string) error {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+			return os.WriteFile(dir, []byte("not a directory"), 0o644)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "policies")
+			require.NoError(t, os.Rename(fixtureDir(t, "a=allow-one"), dir))
+			cfg := testConfig()
+			cfg.Debounce = 50 * time.Millisecond
+			cfg.DebounceMax = 200 * time.Millisecond
+			cfg.CallTimeout = 10 * time.Second
+			h, err := New(context.Background(), cfg, nil)
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			watched := make(chan error, 1)
+			go func() { watched <- h.Watch(ctx, dir) }()
+			defer func() {
+				cancel()
+				require.NoError(t, <-watched)
+				require.NoError(t, h.Close(context.Background()))
+			}()
+			require.Eventually(t, func() bool { return h.Ready() == nil }, seenWithin, 5*time.Millisecond)
+			require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
+
+			require.NoError(t, tt.remove(dir))
+			require.Eventually(t, func() bool { return decideOne(t, h, basic("x")).Result == abi.Deny }, seenWithin, 10*time.Millisecond,
+				"the directory is gone: its ALLOW is revoked")
+		})
+	}
+}
+
+// The policy directory may itself be a symlink that a deployment swaps to
+// a new release (policies -> releases/v2, as ConfigMaps do one level down).
+// The swap, and later changes inside the new target, are seen by their
+// events within the debounce bound, not only by the periodic resync (which
+// this test turns off): before, the watch stayed on the old target, and
+// both were seen only by the resync, 10 s later (11.3 s measured with
+// verdict serve).
+func TestWatchDirectorySymlinkSwap(t *testing.T) {
+	saved := resyncEvery
+	resyncEvery = time.Hour
+	defer func() { resyncEvery = saved }()
+
+	base := t.TempDir()
+	v1, v2 := filepath.Join(base, "v1"), filepath.Join(base, "v2")
+	require.NoError(t, os.Rename(fixtureDir(t, "a=allow-one"), v1))
+	require.NoError(t, os.Rename(fixtureDir(t, "b=deny-one"), v2))
+	dir := filepath.Join(base, "policies")
+	require.NoError(t, os.Symlink("v1", dir))
+
+	cfg := testConfig()
+	cfg.Debounce = 50 * time.Millisecond
+	cfg.DebounceMax = 200 * time.Millisecond
+	cfg.CallTimeout = 10 * time.Second
+	h, err := New(context.Background(), cfg, nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan error, 1)
+	go func() { watched <- h.Watch(ctx, dir) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-watched)
+		require.NoError(t, h.Close(context.Background()))
+	}()
+	require.Eventually(t, func() bool { return h.Ready() == nil }, seenWithin, 5*time.Millisecond)
+	require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
+
+	// Swap the symlink atomically, as deployments do.
+	require.NoError(t, os.Symlink("v2", dir+".new"))
+	require.NoError(t, os.Rename(dir+".new", dir))
+	require.Eventually(t, func() bool { return decideOne(t, h, basic("x")).Result == abi.Deny }, seenWithin, 10*time.Millisecond,
+		"the swap to v2 is seen")
+
+	// A change inside the new target is seen too.
+	require.NoError(t, os.Remove(filepath.Join(v2, "b.wasm")))
+	allow, err := os.ReadFile(filepath.Join("testdata", "fixtures", "allow-one.wasm"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(v2, "a.wasm"), allow, 0o644))
+	require.Eventually(t, func() bool { return decideOne(t, h, basic("x")).Result == abi.Allow }, seenWithin, 10*time.Millisecond,
+		"a change inside the new target is seen")
+}

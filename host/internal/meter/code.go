@@ -29,7 +29,7 @@ const (
 // into fuel.
 const (
 	perEntry = iota // one unit per table entry
-	perBytes        // one unit per 64 bytes
+	perBytes        // one unit per 4 bytes
 	perPage         // 1024 units per 64 KiB page
 )
 
@@ -325,7 +325,7 @@ func (f *funcBody) appendDynamic(out []byte, kind int, scratch uint32) []byte {
 	out = append(out, opI64ExtendU)
 	switch kind {
 	case perBytes:
-		out = append(out, opI64Const, 6, opI64ShrU)
+		out = append(out, opI64Const, 2, opI64ShrU) // one unit per 4 bytes
 	case perPage:
 		out = append(out, opI64Const, 0x80, 0x08, opI64Mul) // 1024
 	}

@@ -170,3 +170,29 @@ func TestTableCapped(t *testing.T) {
 		require.Equal(t, int32(1), int32(res[0]))
 	})
 }
+
+// deepStack returns a body of type () -> () that pushes n i32 constants and
+// adds them up: n operands live at once on the stack.
+func deepStack(n int) []byte {
+	b := []byte{0}
+	for i := 0; i < n; i++ {
+		b = append(b, 0x41, 1) // i32.const 1
+	}
+	for i := 1; i < n; i++ {
+		b = append(b, 0x6a) // i32.add
+	}
+	return append(b, 0x1a, opEnd) // drop
+}
+
+// TestOperandStackBomb: a straight-line function keeping a million operands
+// on the stack (a 3 MB file, under every limit of limits.go) made loading it
+// allocate 1.27 GB and take 11.6 s (wazero's validation and compiler keep
+// per-operand state); at the 64 MiB module limit that is about 28 GB, an
+// out-of-memory kill of the whole process from one file in the policy
+// directory. A module whose operand stack gets that deep must be refused
+// with ErrLimit before anything compiles it.
+func TestOperandStackBomb(t *testing.T) {
+	out, err := Instrument(build(typeVoid, oneFunc, code(deepStack(1_000_000))))
+	require.ErrorIs(t, err, ErrLimit)
+	require.Nil(t, out)
+}

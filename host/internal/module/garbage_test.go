@@ -1,6 +1,7 @@
 package module
 
 import (
+	"context"
 	"encoding/binary"
 	"strings"
 	"testing"
@@ -126,4 +127,29 @@ func TestGarbageOutputDenies(t *testing.T) {
 	reliability.Record(t, 11, "garbage-output classes through the real ABI path (echo and packed fixtures)",
 		"%d of %d classes → DENY, %d distinct reasons, 0 ALLOW; the instance was thrown away after each of the %d whole-output failures",
 		len(tests), len(tests), len(reasons), wholes)
+}
+
+// TestBadOutputRebuildsBounded: a module whose every call returns garbage
+// fails each call, and each failure throws its instance away, so the next
+// call first builds a new one: the start function, _initialize and
+// verdict_configure, each on ten calls' worth of fuel, run again inside
+// that request, work no call budget covers. Bad output does not count
+// toward quarantine, so before, a module returning garbage made every
+// request pay for a new instance forever (garbage-init: 24-40 ms of
+// uninterruptible guest time per request on verdict serve, status OK; up
+// to about 550 million units of fuel with the defaults, where one call gets
+// at most 148.6 million). The rebuilds such a module causes must be
+// bounded: at most QuarantineFailures of them, whether it is then
+// quarantined or its instance is kept.
+func TestBadOutputRebuildsBounded(t *testing.T) {
+	opts := testOptions(t)
+	opts.QuarantineFailures = 3
+	m := loadFixture(t, "garbage-init", opts)
+	before := m.Counters().Discarded
+	for i := 0; i < 10; i++ {
+		answers := m.Evaluate(context.Background(), onePrincipal, guestItems(1, basicPerm))
+		require.Equal(t, abi.Deny, answers[0].Result)
+	}
+	require.LessOrEqual(t, m.Counters().Discarded-before, uint64(opts.QuarantineFailures),
+		"instances thrown away (each rebuilt at the next call)")
 }
