@@ -77,8 +77,8 @@ func TestHostileModulesOverHTTP(t *testing.T) {
 		require.Len(t, out.Items, 1)
 		require.Equal(t, "DENY", out.Items[0].Result)
 		why := []string{"module garbage failed: bad output", "module loop failed: timeout", "module trap-unreachable failed: trap"}
-		if i >= 3 { // three traps or timeouts quarantine a module (the default)
-			why = []string{"module garbage failed: bad output", "module loop failed: quarantined", "module trap-unreachable failed: quarantined"}
+		if i >= 3 { // three traps, timeouts or whole-output failures quarantine a module (the default)
+			why = []string{"module garbage failed: quarantined", "module loop failed: quarantined", "module trap-unreachable failed: quarantined"}
 		}
 		for _, w := range why {
 			require.Contains(t, out.Items[0].Reason, w)
@@ -102,7 +102,9 @@ func TestHostileModulesOverHTTP(t *testing.T) {
 	require.Equal(t, uint64(3), byName["loop"].Counters.Timeouts)
 	require.Equal(t, host.StatusQuarantined, byName["loop"].Status)
 	require.Equal(t, host.StatusQuarantined, byName["trap-unreachable"].Status)
-	require.Equal(t, host.StatusOK, byName["garbage"].Status, "bad output does not count toward quarantine")
+	require.Equal(t, uint64(3), byName["garbage"].Counters.BadOutput)
+	require.Equal(t, host.StatusQuarantined, byName["garbage"].Status,
+		"bad output counts toward quarantine: each one throws the instance away, and rebuilding it runs the module's initialisation again")
 	require.Equal(t, host.StatusOK, byName["allow-one"].Status)
 }
 

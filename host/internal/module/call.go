@@ -269,9 +269,9 @@ func lateError(request context.Context, callTimeout time.Duration) error {
 // fail counts and logs err, and returns it.
 func (m *Module) fail(err error) error { return m.failSized(err, false) }
 
-// failSized counts and logs err, and returns it. sized: the call's size
-// explains a trap or running out of fuel (see Budget), so neither counts
-// toward quarantine: a caller's large request is DENY for that caller, but
+// failSized counts and logs err, and returns it. Traps, running out of fuel
+// and whole-output failures count toward quarantine, unless sized: the
+// call's size explains them (see Budget), so none counts toward quarantine: a caller's large request is DENY for that caller, but
 // cannot quarantine a shared module for everyone.
 func (m *Module) failSized(err error, sized bool) error {
 	if err == nil {
@@ -296,10 +296,22 @@ func (m *Module) failSized(err error, sized bool) error {
 		if errors.Is(err, ErrFuelExhausted) && !sized {
 			m.noteFailure()
 		}
-	case KindBadOutput:
-		m.count.badOutput.Add(1)
-	case KindGuestError:
-		m.count.guestErrors.Add(1)
+	case KindBadOutput, KindGuestError:
+		if ce.Kind == KindBadOutput {
+			m.count.badOutput.Add(1)
+		} else {
+			m.count.guestErrors.Add(1)
+		}
+		// A whole-output failure throws the instance away, and the next call
+		// builds a new one (start function, _initialize, verdict_configure,
+		// each on LoadFuelFactor calls' worth of fuel) inside its request: a
+		// module that keeps failing this way must be quarantined like one
+		// that traps, or it makes every request pay for a rebuild. Output
+		// over its cap is the exception: echoing a caller's long names can
+		// cause it, and one caller must not quarantine a shared module.
+		if !sized && !errors.Is(err, ErrOutputOverCap) {
+			m.noteFailure()
+		}
 	}
 	m.opts.Log.Warn("module call failed", "module", m.name, "kind", ce.Kind.String(), "error", ce.Err, "sizedCall", sized)
 	return err

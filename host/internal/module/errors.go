@@ -19,6 +19,11 @@ var ErrHostBudget = errors.New("over a host function budget")
 // already abandoned at its deadline; it did nothing and failed the call.
 var ErrAbandoned = errors.New("host call after the call was abandoned")
 
+// ErrOutputOverCap: the guest's output was larger than its cap. A failure
+// the caller's input can cause in a module that echoes it (names quoted in
+// reasons), so it is not held against the module (see Module.failSized).
+var ErrOutputOverCap = errors.New("output over the cap")
+
 // Kind classifies why a call failed.
 type Kind int
 

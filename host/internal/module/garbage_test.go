@@ -153,3 +153,31 @@ func TestBadOutputRebuildsBounded(t *testing.T) {
 	require.LessOrEqual(t, m.Counters().Discarded-before, uint64(opts.QuarantineFailures),
 		"instances thrown away (each rebuilt at the next call)")
 }
+
+// TestQuarantineCountsWholeOutputFailures: a module that keeps returning
+// output that is not a response, or an error envelope, is quarantined after
+// QuarantineFailures calls, as one that traps; one whose output is over its
+// cap is not, since a caller's long names echoed in reasons can cause that
+// (abi/SPEC.md §11).
+func TestQuarantineCountsWholeOutputFailures(t *testing.T) {
+	for _, tc := range []struct {
+		fixture     string
+		quarantined bool
+	}{
+		{"garbage-init", true},
+		{"huge-output", false},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			opts := testOptions(t)
+			opts.QuarantineFailures = 3
+			m := loadFixture(t, tc.fixture, opts)
+			for i := 0; i < opts.QuarantineFailures; i++ {
+				answers := m.Evaluate(context.Background(), onePrincipal, guestItems(1, basicPerm))
+				require.Equal(t, abi.Deny, answers[0].Result)
+			}
+			q, _ := m.Quarantined()
+			require.Equal(t, tc.quarantined, q)
+			require.Equal(t, uint64(opts.QuarantineFailures), m.Counters().BadOutput)
+		})
+	}
+}

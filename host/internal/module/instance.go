@@ -119,7 +119,7 @@ func (in *instance) output(packed uint64, limit int) ([]byte, error) {
 	}
 	ptr, n := abi.Unpack(packed)
 	if int64(n) > int64(limit) {
-		return nil, callErr(KindBadOutput, "output of %d bytes is over the cap of %d", n, limit)
+		return nil, &CallError{Kind: KindBadOutput, Err: fmt.Errorf("%w: output of %d bytes is over the cap of %d", ErrOutputOverCap, n, limit)}
 	}
 	view, ok := in.mem.Read(ptr, n)
 	if !ok {
