@@ -13,6 +13,9 @@ type calls struct {
 	bounded bool     // no loop, no call_indirect
 	loops   bool     // has a loop
 	dynamic bool     // has a dynamic charge (memory.grow, bulk memory, tables)
+	locals  int64    // params and declared locals
+	values  int64    // instructions and results of call sites (see frameCost)
+	table   bool     // has a call_indirect
 }
 
 // graph is what the rewrite of each body needs to know about the others.
@@ -22,6 +25,21 @@ type graph struct {
 	cost     []int64 // by defined function: worst-case cost, when prepaid
 	check    []bool  // by defined function: its entry needs a trap test
 	loops    []bool  // by defined function: it has a loop
+	// stack is, by defined function that is not prepaid, what its entry
+	// charges to the stack budget: its frame and the deepest chain of
+	// prepaid callees it calls (see frameCost); 0 for a leaf that needs
+	// no charge (see leafSlack).
+	stack []int64
+}
+
+// charges reports whether a direct call to fn may lower the stack budget,
+// so that the caller must restore it after the call.
+func (g *graph) charges(fn uint32) bool {
+	if fn < g.imported {
+		return false
+	}
+	i := fn - g.imported
+	return int(i) >= len(g.stack) || g.stack[i] > 0
 }
 
 // isPrepaid reports whether a direct call to function index fn needs no
@@ -118,7 +136,50 @@ func buildGraph(m *module, fns []calls) *graph {
 			}
 		}
 	}
+	g.stackCosts(m, fns)
 	return g
+}
+
+// stackCosts sets g.stack. A prepaid function takes, below its caller's
+// frame, at most its own frame and the deepest chain of its callees (all
+// prepaid, so without cycles, and at most prepaidLimit deep). A function
+// that is not prepaid charges its frame and its deepest prepaid chain at
+// its entry, unless it is a leaf (it calls no function but imports and
+// prepaid ones, and none through a table) of at most leafSlack bytes.
+func (g *graph) stackCosts(m *module, fns []calls) {
+	n := len(fns)
+	g.stack = make([]int64, n)
+	deep := make([]int64, n) // by prepaid function, 0 until computed
+	var deepest func(i int) int64
+	deepest = func(i int) int64 {
+		var most int64
+		for _, fn := range fns[i].callees {
+			if !g.isPrepaid(fn) {
+				continue
+			}
+			j := int(fn - m.importedFunc)
+			if g.prepaid[j] && deep[j] == 0 {
+				deep[j] = frameCost(fns[j].locals, fns[j].values) + deepest(j)
+			}
+			most = max(most, deep[j])
+		}
+		return most
+	}
+	for i := range fns {
+		if g.prepaid[i] {
+			continue
+		}
+		// The rewrite adds at most three locals.
+		cost := frameCost(fns[i].locals+3, fns[i].values) + deepest(i)
+		leaf := !fns[i].table
+		for _, fn := range fns[i].callees {
+			leaf = leaf && (fn < m.importedFunc || g.isPrepaid(fn))
+		}
+		if leaf && cost <= leafSlack {
+			cost = 0
+		}
+		g.stack[i] = min(cost, StackBudget+1)
+	}
 }
 
 // readGlobals notes the functions that global initializers name with

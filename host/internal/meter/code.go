@@ -43,6 +43,7 @@ const (
 	insDynamic        // a dynamic charge of kind arg
 	insFlush          // store the fuel local into the global (before a call or an exit)
 	insReload         // load the global into the fuel local (after a call)
+	insRestore        // restore the stack budget (after a call)
 )
 
 // insert is code to add before body offset pos.
@@ -56,6 +57,7 @@ type insert struct {
 // the bodies finds the direct calls of each (see buildGraph); the second
 // rewrites them.
 func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
+	fb := funcBody{m: m}
 	at := c.pos
 	n, err := c.u32()
 	if err != nil {
@@ -66,7 +68,6 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 	}
 	bodies := make([]reader, n)
 	fns := make([]calls, n)
-	var fb funcBody
 	var work int64 // the sum of the squares of the bodies' blocks
 	for i := range bodies {
 		size, err := c.u32()
@@ -86,6 +87,7 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 		if _, err := fb.rewrite(); err != nil {
 			return nil, err
 		}
+		fns[i].locals = int64(fb.locals)
 		if work += fb.blocks * fb.blocks; work > MaxBlockWork {
 			return nil, errAt(ErrLimit, bodies[i].pos, "functions with too many blocks: the compiler's work grows with the square of each function's (see meter.MaxBlockWork)")
 		}
@@ -127,7 +129,10 @@ type funcBody struct {
 	out     []byte
 	local   uint32 // the fuel local
 	global  bool   // charge the global directly, without the local
-	index   int    // the function's index among defined functions
+	slocal  uint32 // the stack local: the stack budget left after the entry's charge
+	restore bool   // restore the stack budget after calls (from slocal)
+	m       *module
+	index   int // the function's index among defined functions
 	// g is nil in the first pass, which records the body's calls in info;
 	// the second pass rewrites the body.
 	g    *graph
@@ -202,8 +207,13 @@ func (f *funcBody) rewrite() ([]byte, error) {
 		scratch, added = scratch+1, 1
 	}
 	dynamic := false
+	f.restore = false
 	for _, in := range f.inserts {
 		dynamic = dynamic || in.kind == insDynamic
+		f.restore = f.restore || in.kind == insRestore
+	}
+	if f.restore {
+		f.slocal, scratch, added = scratch, scratch+1, added+1
 	}
 	if dynamic {
 		added++
@@ -213,9 +223,13 @@ func (f *funcBody) rewrite() ([]byte, error) {
 	if !f.global {
 		out = append(out, 1, 0x7e)
 	}
+	if f.restore {
+		out = append(out, 1, 0x7e)
+	}
 	if dynamic {
 		out = append(out, 1, 0x7f)
 	}
+	out = f.appendStackCharge(out, f.g.stack[f.index])
 	prev := code
 	for _, in := range f.inserts {
 		if in.kind == insSegment && f.segs[in.arg].dropped || f.global && (in.kind == insFlush || in.kind == insReload) {
@@ -232,6 +246,8 @@ func (f *funcBody) rewrite() ([]byte, error) {
 			out = f.appendFlush(out)
 		case insReload:
 			out = f.appendReload(out)
+		case insRestore:
+			out = f.appendRestore(out)
 		}
 	}
 	out = append(out, r.b[prev:r.end]...)
@@ -312,6 +328,51 @@ func (f *funcBody) appendReload(out []byte) []byte {
 	out = appendU32(out, f.fuel)
 	out = append(out, opLocalSet)
 	return appendU32(out, f.local)
+}
+
+// appendStackCharge appends the entry's charge of cost to the stack budget
+// and its trap test, storing the budget left into the global (and the
+// stack local) if a call may read it, or only before trapping:
+//
+//	global.get $stack  i64.const COST  i64.sub  local.tee $s  global.set $stack
+//	local.get $s  i64.const 0  i64.lt_s  if  unreachable  end
+//
+//	global.get $stack  i64.const COST  i64.lt_s  if
+//	global.get $stack  i64.const COST  i64.sub  global.set $stack  unreachable  end
+func (f *funcBody) appendStackCharge(out []byte, cost int64) []byte {
+	if cost == 0 {
+		return out
+	}
+	stack := f.fuel + 1
+	out = append(out, opGlobalGet)
+	out = appendU32(out, stack)
+	out = append(out, opI64Const)
+	out = appendS64(out, cost)
+	if f.restore {
+		out = append(out, opI64Sub, opLocalTee)
+		out = appendU32(out, f.slocal)
+		out = append(out, opGlobalSet)
+		out = appendU32(out, stack)
+		out = append(out, opLocalGet)
+		out = appendU32(out, f.slocal)
+		return append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opUnreachable, opEnd)
+	}
+	out = append(out, opI64LtS, opIf, blockEmpty, opGlobalGet)
+	out = appendU32(out, stack)
+	out = append(out, opI64Const)
+	out = appendS64(out, cost)
+	out = append(out, opI64Sub, opGlobalSet)
+	out = appendU32(out, stack)
+	return append(out, opUnreachable, opEnd)
+}
+
+// appendRestore appends: $stack = s, the budget left after the entry's
+// charge, which the callee that just returned lowered.
+func (f *funcBody) appendRestore(out []byte) []byte {
+	out = append(out, opLocalGet)
+	out = appendU32(out, f.slocal)
+	out = append(out, opGlobalSet)
+	return appendU32(out, f.fuel+1)
 }
 
 // appendDynamic appends a charge for the i32 count on top of the stack,

@@ -24,8 +24,9 @@ var (
 	// wazero's compiler spend unbounded memory or time, or an instance
 	// allocate past its budget.
 	ErrLimit = errors.New("over a limit")
-	// ErrFuelExported: the module already exports a name equal to FuelGlobal.
-	ErrFuelExported = errors.New("module already exports " + FuelGlobal)
+	// ErrFuelExported: the module already exports a name equal to FuelGlobal
+	// or StackGlobal.
+	ErrFuelExported = errors.New("module already exports " + FuelGlobal + " or " + StackGlobal)
 )
 
 // errAt wraps sentinel with the offset and a description.

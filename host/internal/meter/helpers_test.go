@@ -124,6 +124,7 @@ func newRuntime(t testing.TB, closeOnDone bool) wazero.Runtime {
 type guestModule struct {
 	mod   api.Module
 	fuel  api.MutableGlobal // nil when not instrumented
+	sg    api.MutableGlobal // the stack budget; nil when not instrumented
 	stack []uint64
 	fns   map[string]api.Function
 }
@@ -151,6 +152,9 @@ func instantiateBare(t testing.TB, rt wazero.Runtime, wasm []byte) *guestModule 
 	g := &guestModule{mod: mod, stack: make([]uint64, 2), fns: map[string]api.Function{}}
 	if glob := mod.ExportedGlobal(FuelGlobal); glob != nil {
 		g.fuel = glob.(api.MutableGlobal)
+	}
+	if glob := mod.ExportedGlobal(StackGlobal); glob != nil {
+		g.sg = glob.(api.MutableGlobal)
 	}
 	g.setFuel(1 << 40)
 	return g
@@ -181,13 +185,21 @@ func instantiateConfigured(t testing.TB, rt wazero.Runtime, wasm, configure []by
 	return g
 }
 
+// setFuel sets the fuel and, as the host does before each call, resets the
+// stack budget.
 func (g *guestModule) setFuel(v int64) {
 	if g.fuel != nil {
 		g.fuel.Set(uint64(v))
 	}
+	if g.sg != nil {
+		g.sg.Set(uint64(StackBudget))
+	}
 }
 
 func (g *guestModule) remaining() int64 { return int64(g.fuel.Get()) }
+
+// stackLeft is the stack budget left.
+func (g *guestModule) stackLeft() int64 { return int64(g.sg.Get()) }
 
 // call writes input into guest memory and calls fn (an (i32, i32) -> i64
 // export returning ptr<<32|len), returning a copy of the output.

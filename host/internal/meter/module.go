@@ -35,6 +35,7 @@ type section struct {
 type module struct {
 	sections       []section
 	params         []uint32 // number of params of each type
+	values         []uint32 // number of params and results of each type
 	funcTypes      []uint32 // type index of each defined function
 	importedGlobal uint32
 	definedGlobal  uint32
@@ -58,7 +59,7 @@ func Instrument(wasm []byte) ([]byte, error) {
 		return nil, err
 	}
 	fuel := m.importedGlobal + m.definedGlobal
-	if m.definedGlobal == ^uint32(0) || fuel < m.importedGlobal {
+	if m.definedGlobal >= ^uint32(0)-1 || fuel < m.importedGlobal || fuel+1 < fuel {
 		return nil, errAt(ErrUnsupported, 0, "too many globals")
 	}
 	out := make([]byte, 0, len(wasm)+len(wasm)/4+64)
@@ -67,11 +68,11 @@ func Instrument(wasm []byte) ([]byte, error) {
 	for _, s := range m.sections {
 		if s.id != secCustom {
 			if !sawGlobal && order[s.id] > order[secGlobal] {
-				out = appendSection(out, secGlobal, appendFuelGlobal(appendU32(nil, 1)))
+				out = appendSection(out, secGlobal, appendMeterGlobals(appendU32(nil, 2)))
 				sawGlobal = true
 			}
 			if !sawExport && order[s.id] > order[secExport] {
-				out = appendSection(out, secExport, appendFuelExport(appendU32(nil, 1), fuel))
+				out = appendSection(out, secExport, appendMeterExports(appendU32(nil, 2), fuel))
 				sawExport = true
 			}
 		}
@@ -87,16 +88,16 @@ func Instrument(wasm []byte) ([]byte, error) {
 			sawGlobal = true
 			c := s.contents
 			_, _ = c.u32() // checked by parse
-			body := appendU32(nil, m.definedGlobal+1)
+			body := appendU32(nil, m.definedGlobal+2)
 			body = append(body, c.b[c.pos:c.end]...)
-			out = appendSection(out, secGlobal, appendFuelGlobal(body))
+			out = appendSection(out, secGlobal, appendMeterGlobals(body))
 		case secExport:
 			sawExport = true
 			c := s.contents
 			n, _ := c.u32() // checked by parse
-			body := appendU32(nil, n+1)
+			body := appendU32(nil, n+2)
 			body = append(body, c.b[c.pos:c.end]...)
-			out = appendSection(out, secExport, appendFuelExport(body, fuel))
+			out = appendSection(out, secExport, appendMeterExports(body, fuel))
 		case secTable:
 			out = appendSection(out, secTable, capTables(s.contents))
 		case secCode:
@@ -110,10 +111,10 @@ func Instrument(wasm []byte) ([]byte, error) {
 		}
 	}
 	if !sawGlobal {
-		out = appendSection(out, secGlobal, appendFuelGlobal(appendU32(nil, 1)))
+		out = appendSection(out, secGlobal, appendMeterGlobals(appendU32(nil, 2)))
 	}
 	if !sawExport {
-		out = appendSection(out, secExport, appendFuelExport(appendU32(nil, 1), fuel))
+		out = appendSection(out, secExport, appendMeterExports(appendU32(nil, 2), fuel))
 	}
 	return out, nil
 }
@@ -131,17 +132,26 @@ func appendSection(out []byte, id byte, body []byte) []byte {
 	return append(out, body...)
 }
 
-// appendFuelGlobal appends the fuel global: mut i64, init i64.const InitialFuel.
-func appendFuelGlobal(b []byte) []byte {
+// appendMeterGlobals appends the fuel global (mut i64, init i64.const
+// InitialFuel) and the stack global after it (mut i64, init i64.const
+// StackBudget).
+func appendMeterGlobals(b []byte) []byte {
 	b = append(b, 0x7e, 0x01, 0x42)
 	b = appendS64(b, InitialFuel)
+	b = append(b, 0x0b, 0x7e, 0x01, 0x42)
+	b = appendS64(b, StackBudget)
 	return append(b, 0x0b)
 }
 
-func appendFuelExport(b []byte, index uint32) []byte {
+// appendMeterExports appends the exports of the fuel global, at index, and
+// of the stack global after it.
+func appendMeterExports(b []byte, index uint32) []byte {
 	b = appendName(b, FuelGlobal)
 	b = append(b, 0x03)
-	return appendU32(b, index)
+	b = appendU32(b, index)
+	b = appendName(b, StackGlobal)
+	b = append(b, 0x03)
+	return appendU32(b, index+1)
 }
 
 // parse splits wasm into sections and reads the counts Instrument needs.
@@ -205,11 +215,12 @@ func (m *module) read(s section) error {
 	switch s.id {
 	case secType:
 		for i := uint32(0); i < n; i++ {
-			p, err := readFuncType(&c)
+			p, v, err := readFuncType(&c)
 			if err != nil {
 				return err
 			}
 			m.params = append(m.params, p)
+			m.values = append(m.values, v)
 		}
 	case secImport:
 		for i := uint32(0); i < n; i++ {
@@ -264,7 +275,7 @@ func (m *module) read(s section) error {
 			if err != nil {
 				return err
 			}
-			if name == FuelGlobal {
+			if name == FuelGlobal || name == StackGlobal {
 				return errAt(ErrFuelExported, at, "export %q", name)
 			}
 			kind, err := c.byte()
@@ -316,32 +327,33 @@ func (m *module) read(s section) error {
 	return nil
 }
 
-// readFuncType reads a function type and returns its number of params.
-func readFuncType(c *reader) (uint32, error) {
+// readFuncType reads a function type and returns its number of params and
+// its number of params and results.
+func readFuncType(c *reader) (params, values uint32, err error) {
 	at := c.pos
 	form, err := c.byte()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if form != 0x60 {
-		return 0, errAt(ErrUnsupported, at, "type form %#x (only function types, 0x60)", form)
+		return 0, 0, errAt(ErrUnsupported, at, "type form %#x (only function types, 0x60)", form)
 	}
-	var params uint32
 	for i := 0; i < 2; i++ {
 		n, err := c.u32()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		for j := uint32(0); j < n; j++ {
 			if err := readValType(c); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 		if i == 0 {
 			params = n
 		}
+		values += n // each at most the section's size: no overflow
 	}
-	return params, nil
+	return params, values, nil
 }
 
 func readValType(c *reader) error {

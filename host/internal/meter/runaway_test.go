@@ -21,9 +21,10 @@ func TestRunawaysStopByFuel(t *testing.T) {
 	}{
 		{"loop", 1e8},
 		{"fib", 1e8},
-		// recurse: each call costs 4 units; wazero's stack limit is hit
-		// after millions of frames, so a budget of 1e5 runs out first.
-		{"recurse", 1e5},
+		// recurse: each call costs 4 units and 208 bytes of the stack
+		// budget, which runs out after 20,000 frames, so a budget of
+		// 5e4 (12,500 calls) runs out first.
+		{"recurse", 5e4},
 		// grow-bomb: each page costs 1024 units plus the loop's own; the
 		// 32 MiB limit is 508 pages away, about 525,000 units.
 		{"grow-bomb", 1e5},
@@ -45,18 +46,23 @@ func TestRunawaysStopByFuel(t *testing.T) {
 }
 
 // TestRunawayBudgetOrder shows which limit stops recurse and grow-bomb when
-// the budget is large: the stack or memory limit traps first, with fuel
-// left, and Exhausted tells the two apart.
+// the fuel is large: the stack budget (recurse) or the memory limit
+// (grow-bomb) traps first, with fuel left, and Exhausted and
+// StackExhausted tell them apart.
 func TestRunawayBudgetOrder(t *testing.T) {
-	for _, fixture := range []string{"recurse", "grow-bomb"} {
-		t.Run(fixture, func(t *testing.T) {
+	for _, tt := range []struct {
+		fixture string
+		stack   bool // stopped by the stack budget
+	}{{"recurse", true}, {"grow-bomb", false}} {
+		t.Run(tt.fixture, func(t *testing.T) {
 			rt := newRuntime(t, false)
-			g := instantiate(t, rt, instrument(t, read(t, filepath.Join(fixtureDir, fixture+".wasm"))))
+			g := instantiate(t, rt, instrument(t, read(t, filepath.Join(fixtureDir, tt.fixture+".wasm"))))
 			g.setFuel(1e12)
 			_, err := g.call(context.Background(), "verdict_evaluate", []byte(`{}`))
 			require.Error(t, err)
 			require.False(t, Exhausted(g.remaining()), "fuel left: %d (%v)", g.remaining(), err)
-			t.Logf("stopped by %v with %d fuel left", err, g.remaining())
+			require.Equal(t, tt.stack, StackExhausted(g.stackLeft()), "stack budget left: %d (%v)", g.stackLeft(), err)
+			t.Logf("stopped by %v with %d fuel and %d stack budget left", err, g.remaining(), g.stackLeft())
 		})
 	}
 }

@@ -34,6 +34,7 @@ func (f *funcBody) scan() error {
 			f.segs[f.cur].cost++
 			if f.info != nil {
 				f.info.total++
+				f.info.values++
 			}
 		}
 		switch {
@@ -116,12 +117,16 @@ func (f *funcBody) flush(pos int) {
 // the second, the segment pays for a prepaid callee (imports cost nothing
 // beyond the call instruction); for any other callee the fuel local is
 // stored into the global before the call and loaded back after it.
+//
+// fn is the type index of a call through a table. A call to a function that
+// may lower the stack budget, or through a table, restores it after.
 func (f *funcBody) call(pos int, fn uint32, direct bool) {
 	if f.g == nil {
+		f.info.values += f.results(fn, direct)
 		if direct {
 			f.info.callees = append(f.info.callees, fn)
 		} else {
-			f.info.bounded = false
+			f.info.bounded, f.info.table = false, true
 		}
 		return
 	}
@@ -130,6 +135,27 @@ func (f *funcBody) call(pos int, fn uint32, direct bool) {
 		return
 	}
 	f.inserts = append(f.inserts, insert{pos: pos, kind: insFlush}, insert{pos: f.r.pos, kind: insReload})
+	if !direct || f.g.charges(fn) {
+		f.inserts = append(f.inserts, insert{pos: f.r.pos, kind: insRestore})
+	}
+}
+
+// results returns the number of results of a call to fn (a function index
+// if direct, else a type index), for frameCost: one for an import, whose
+// type the rewrite does not keep (the host's functions return at most
+// one), and for an index out of range.
+func (f *funcBody) results(fn uint32, direct bool) int64 {
+	t := fn
+	if direct {
+		if fn < f.m.importedFunc || int(fn-f.m.importedFunc) >= len(f.m.funcTypes) {
+			return 1
+		}
+		t = f.m.funcTypes[fn-f.m.importedFunc]
+	}
+	if int(t) >= len(f.m.values) {
+		return 1
+	}
+	return int64(f.m.values[t] - f.m.params[t])
 }
 
 // charge adds a dynamic charge of the given kind before the instruction at
@@ -207,9 +233,10 @@ func (f *funcBody) immediates(at int, op byte) error {
 			f.call(at, fn, true)
 		}
 	case op == 0x11: // call_indirect type table
-		if _, err = r.u32(); err == nil {
+		var t uint32
+		if t, err = r.u32(); err == nil {
 			if _, err = r.u32(); err == nil {
-				f.call(at, 0, false)
+				f.call(at, t, false)
 			}
 		}
 	case op == 0x12 || op == 0x13:

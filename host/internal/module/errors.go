@@ -11,6 +11,10 @@ import (
 // ErrFuelExhausted: the call used up its fuel budget (a runaway guest).
 var ErrFuelExhausted = errors.New("fuel exhausted")
 
+// ErrStackExhausted: the call used up its call stack budget (unbounded or
+// too deep recursion; see abi/SPEC.md §12.1). It fails as a trap.
+var ErrStackExhausted = errors.New("call stack budget exhausted")
+
 // ErrHostBudget: a host function call went over one of the call's budgets
 // (log messages or bytes, random bytes): the call fails, as a trap.
 var ErrHostBudget = errors.New("over a host function budget")

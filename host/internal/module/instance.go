@@ -23,6 +23,7 @@ type instance struct {
 	alloc, free, evaluate, desc api.Function
 	stdio                       *capWriter
 	fuel                        api.MutableGlobal // the metering budget left
+	stackBudget                 api.MutableGlobal // the call stack budget left
 	// host is the state of the host functions for the current call; states
 	// maps mod to it while the instance lives (Module.states).
 	host   hostState
@@ -38,10 +39,11 @@ func (in *instance) close(ctx context.Context) {
 	_ = in.mod.Close(context.WithoutCancel(ctx))
 }
 
-// start prepares a call: fuel is its budget of metered work, and the host
-// functions' budgets are whole again.
+// start prepares a call: fuel is its budget of metered work, and the call
+// stack and host functions' budgets are whole again.
 func (in *instance) start(fuel int64) {
 	in.fuel.Set(uint64(fuel))
+	in.stackBudget.Set(uint64(meter.StackBudget))
 	in.host.reset()
 }
 
@@ -61,6 +63,8 @@ func (in *instance) classify(ctx context.Context, err error) *CallError {
 			return &CallError{Kind: KindTimeout, Err: err}
 		}
 		return &CallError{Kind: KindTimeout, Err: fmt.Errorf("%w: %w", ErrFuelExhausted, err)}
+	case meter.StackExhausted(int64(in.stackBudget.Get())):
+		return &CallError{Kind: KindTrap, Err: fmt.Errorf("%w: %w", ErrStackExhausted, err)}
 	case errors.Is(err, ErrHostBudget):
 		return &CallError{Kind: KindTrap, Err: err}
 	}

@@ -310,8 +310,13 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		_ = mod.Close(ctx)
 		return nil, errors.New("instantiate: the fuel global is missing")
 	}
+	stackBudget, ok := mod.ExportedGlobal(meter.StackGlobal).(api.MutableGlobal)
+	if !ok {
+		_ = mod.Close(ctx)
+		return nil, errors.New("instantiate: the stack budget global is missing")
+	}
 	inst := &instance{
-		mod: mod, mem: mod.Memory(), stdio: stdio, fuel: fuel, states: &m.states,
+		mod: mod, mem: mod.Memory(), stdio: stdio, fuel: fuel, stackBudget: stackBudget, states: &m.states,
 		alloc:    mod.ExportedFunction(abi.AllocExport),
 		free:     mod.ExportedFunction(abi.FreeExport),
 		evaluate: mod.ExportedFunction(abi.EvaluateExport),
