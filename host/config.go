@@ -81,8 +81,9 @@ type Config struct {
 	// instance can briefly cost about 3× this in host memory. The rest of an
 	// instance's budget is fixed (abi/SPEC.md §12.1): tables at most 8 MiB
 	// (4 tables of 262,144 entries, see host/internal/meter/limits.go), the
-	// call stack (unbounded recursion: about 190 MB before wazero's stack
-	// overflow trap), and what is proportional to the module's size.
+	// call stack (a budget of 4 MiB of estimated frames per call, see
+	// host/internal/meter/stack.go: a few MiB of host memory), and what is
+	// proportional to the module's size.
 	MemoryMiB int
 	// OutputBytes and OutputBytesPerItem cap a guest's output for a batch of n
 	// items at OutputBytes + n*OutputBytesPerItem. Defaults 64 KiB and 4 KiB.

@@ -90,12 +90,32 @@
 // function that calls an import is never prepaid (its callers, too, store
 // and reload around the call).
 //
+// # The call stack budget
+//
+// Instrument also adds a second mutable i64 global after the fuel global,
+// exported as StackGlobal: the call stack budget left, which starts at
+// StackBudget and which the host resets before each call. wazero grows an
+// instance's call stack on demand up to 400 MB, so without it unbounded
+// recursion makes the host allocate about 160 MB before a stack overflow,
+// on only a few million units of fuel. Every function that is rewritten
+// charges at its entry an upper bound of its frame and of the deepest chain
+// of prepaid functions below it (see frameCost), and traps with unreachable
+// (after storing the negative budget into the global) when the budget would
+// go below zero; see StackExhausted. A function that makes calls keeps the
+// budget left after its charge in an i64 local appended to its locals and
+// stores it back into the global after each call that may have lowered it
+// (to a function that is rewritten, or through a table), so the budget
+// counts exactly the frames on the stack, whatever way a callee exits. A
+// leaf that calls only imports and prepaid functions, of at most leafSlack
+// bytes, is not charged: the frames below it checked the budget. Prepaid
+// functions are not rewritten and are paid for by their callers' charge.
+//
 // # What else changes
 //
 // Each table's maximum is lowered to MaxTableEntries, or set to it when the
 // table has none (see limits.go): growing past it fails as table.grow's -1,
 // which WebAssembly allows whatever the maximum. Nothing else: types,
-// imports, functions, memories, existing globals, exports (one is added),
+// imports, functions, memories, existing globals, exports (two are added),
 // the start function, elements and data are copied byte for byte, and so are custom sections except those whose contents
 // would be wrong: DWARF sections (".debug_*"), "sourceMappingURL" and
 // "external_debug_info" refer to code offsets that move; "verdict.seal" is
@@ -115,7 +135,7 @@
 // entries); a module over one of the limits in limits.go (locals, blocks,
 // tables: each would let a small file make the compiler or an instance
 // spend unbounded time or memory), with ErrLimit; and a module that already
-// exports FuelGlobal.
+// exports FuelGlobal or StackGlobal.
 //
 // # What the rewrite keeps out of reach
 //
@@ -124,7 +144,9 @@
 // name an index past its own is invalid before the rewrite but would be
 // valid after it, reading or exporting the fuel. Instrument refuses such
 // code (local.get, local.set, local.tee, global.get, global.set) and
-// exports with ErrInvalid. Instrument does not otherwise validate: the
+// exports with ErrInvalid (the stack budget global, after the fuel
+// global, and the stack local are out of reach the same way), and a module
+// that already exports FuelGlobal or StackGlobal with ErrFuelExported. Instrument does not otherwise validate: the
 // host validates the original module with wazero before it instruments it
 // (host/internal/module), and a valid module stays valid after the rewrite,
 // computing the same results and traps until it runs out of fuel

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/verdictpdp/verdict/abi/conformance"
 )
 
 // TestStackBudget: unbounded recursion, with small or large frames, traps
@@ -48,6 +50,47 @@ func TestStackBudget(t *testing.T) {
 			}
 			require.ErrorContains(t, err, "unreachable")
 			require.True(t, StackExhausted(g.stackLeft()), "stack budget left: %d (%v)", g.stackLeft(), err)
+		})
+	}
+}
+
+// TestStackBudgetGuests: every shipped conformance guest passes the
+// conformance corpus with an eighth of StackBudget, so the budget leaves
+// them a wide margin. It logs the smallest power-of-two budget each needs.
+func TestStackBudgetGuests(t *testing.T) {
+	cases, err := conformance.Load(conformDir)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, rel := range []string{
+		"sdk/conformance.wasm",
+		"sdk/c/conformance.wasm",
+		"sdk/c/conformance-freestanding.wasm",
+		"sdk/assemblyscript/conformance.wasm",
+		"sdk/rust/conformance.wasm",
+		"abi/byol/conformance.wasm",
+	} {
+		t.Run(rel, func(t *testing.T) {
+			g := instantiate(t, newRuntime(t, false), instrument(t, read(t, guest(t, rel))))
+			passes := func(budget int64) bool {
+				for _, c := range cases {
+					err := conformance.Check(ctx, func(ctx context.Context, input []byte) ([]byte, error) {
+						g.setFuel(1 << 40)
+						g.sg.Set(uint64(budget))
+						return g.call(ctx, "verdict_evaluate", input)
+					}, c)
+					if err != nil {
+						return false
+					}
+				}
+				return true
+			}
+			require.True(t, passes(StackBudget/8))
+			least := StackBudget / 8
+			for least > 1024 && passes(least/2) {
+				// A trap discards nothing here: instantiate again.
+				least /= 2
+			}
+			t.Logf("passes with a stack budget of %d bytes (StackBudget is %d)", least, StackBudget)
 		})
 	}
 }

@@ -110,6 +110,7 @@ func runBoth(t *testing.T, ctx context.Context, rtOrig wazero.Runtime, orig waze
 		t.Fatalf("the metered module instantiates, the original does not: %v", errO)
 	}
 	g := mm.ExportedGlobal(meter.FuelGlobal).(api.MutableGlobal)
+	sg := mm.ExportedGlobal(meter.StackGlobal).(api.MutableGlobal)
 	names := make([]string, 0)
 	for name, def := range orig.ExportedFunctions() {
 		ok := true
@@ -133,9 +134,19 @@ func runBoth(t *testing.T, ctx context.Context, rtOrig wazero.Runtime, orig waze
 			in[j] = args[k%len(args)]
 		}
 		g.Set(uint64(fuel))
+		sg.Set(uint64(meter.StackBudget))
 		resM, errM := mm.ExportedFunction(name).Call(ctx, in...)
 		if meter.Exhausted(int64(g.Get())) {
 			return // the original might run forever: stop comparing
+		}
+		if meter.StackExhausted(int64(sg.Get())) {
+			// The original recurses deeper: it may overflow wazero's own
+			// stack, run forever, or return; the metered module traps
+			// with its call stack budget exhausted, by design.
+			if errM == nil {
+				t.Fatalf("%s%v: returned with the stack budget exhausted", name, in)
+			}
+			return
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		resO, errO := om.ExportedFunction(name).Call(cctx, in...)
