@@ -26,10 +26,12 @@ type graph struct {
 	check    []bool  // by defined function: its entry needs a trap test
 	loops    []bool  // by defined function: it has a loop
 	// stack is, by defined function that is not prepaid, what its entry
-	// charges to the stack budget: its frame and the deepest chain of
-	// prepaid callees it calls (see frameCost); 0 for a leaf that needs
-	// no charge (see leafSlack).
+	// charges to the stack budget (see stackCosts); 0 for none.
 	stack []int64
+	// saves is, by defined function that is not prepaid, whether it keeps
+	// the stack budget in a local to restore it after calls that may
+	// lower it.
+	saves []bool
 }
 
 // charges reports whether a direct call to fn may lower the stack budget,
@@ -140,46 +142,153 @@ func buildGraph(m *module, fns []calls) *graph {
 	return g
 }
 
-// stackCosts sets g.stack. A prepaid function takes, below its caller's
-// frame, at most its own frame and the deepest chain of its callees (all
-// prepaid, so without cycles, and at most prepaidLimit deep). A function
-// that is not prepaid charges its frame and its deepest prepaid chain at
-// its entry, unless it is a leaf (it calls no function but imports and
-// prepaid ones, and none through a table) of at most leafSlack bytes.
+// stackCosts sets g.stack and g.saves. Only functions that can be on the
+// stack more than once without another charged frame between them need a
+// charge: those on a call-graph cycle and those that escape (exported, in a
+// table, named by ref.func: called by the host or through a table, so
+// possibly on a cycle through a table). Every other function is reached
+// only by direct calls along paths without cycles, so the frames between
+// two charged ones form a chain that a charged function pays for at its
+// entry: its own frame and the deepest chain of uncharged functions below
+// it (see frameCost). An uncharged function whose chain would exceed
+// chainLimit is charged too, which bounds every entry's charge. A charged
+// leaf (it calls no charged function and none through a table) of at most
+// leafSlack bytes needs no charge either: it is on top of the stack.
 func (g *graph) stackCosts(m *module, fns []calls) {
 	n := len(fns)
 	g.stack = make([]int64, n)
-	deep := make([]int64, n) // by prepaid function, 0 until computed
-	var deepest func(i int) int64
-	deepest = func(i int) int64 {
+	g.saves = make([]bool, n)
+	defined := func(fn uint32) (int, bool) {
+		if fn < m.importedFunc || int(fn-m.importedFunc) >= n {
+			return 0, false
+		}
+		return int(fn - m.importedFunc), true
+	}
+	charged := cyclesAndEscapes(m, fns, defined)
+	// deep is, by uncharged function, its frame and the deepest chain of
+	// uncharged functions below it; -1 until computed.
+	deep := make([]int64, n)
+	for i := range deep {
+		deep[i] = -1
+	}
+	var below func(i int) int64
+	chain := func(i int) int64 {
+		if deep[i] < 0 {
+			d := frameCost(fns[i].locals+3, fns[i].values) + below(i)
+			if d > chainLimit && !g.prepaid[i] {
+				charged[i] = true
+				return 0
+			}
+			deep[i] = d
+		}
+		return deep[i]
+	}
+	// below is the deepest chain of uncharged callees of i. It recurses
+	// only along calls to uncharged functions, which have no cycle.
+	below = func(i int) int64 {
 		var most int64
 		for _, fn := range fns[i].callees {
-			if !g.isPrepaid(fn) {
-				continue
+			if j, ok := defined(fn); ok && !charged[j] {
+				most = max(most, chain(j))
 			}
-			j := int(fn - m.importedFunc)
-			if g.prepaid[j] && deep[j] == 0 {
-				deep[j] = frameCost(fns[j].locals, fns[j].values) + deepest(j)
-			}
-			most = max(most, deep[j])
 		}
 		return most
+	}
+	for i := range fns {
+		if !g.prepaid[i] && !charged[i] {
+			chain(i)
+		}
 	}
 	for i := range fns {
 		if g.prepaid[i] {
 			continue
 		}
-		// The rewrite adds at most three locals.
-		cost := frameCost(fns[i].locals+3, fns[i].values) + deepest(i)
-		leaf := !fns[i].table
+		// A function calls a charged one, or through a table: it saves the
+		// budget at its entry and restores it after those calls.
+		g.saves[i] = fns[i].table
 		for _, fn := range fns[i].callees {
-			leaf = leaf && (fn < m.importedFunc || g.isPrepaid(fn))
+			j, ok := defined(fn)
+			g.saves[i] = g.saves[i] || !ok && fn >= m.importedFunc || ok && charged[j]
 		}
-		if leaf && cost <= leafSlack {
-			cost = 0
+		if !charged[i] {
+			continue
+		}
+		cost := frameCost(fns[i].locals+3, fns[i].values) + below(i)
+		if !g.saves[i] && cost <= leafSlack {
+			continue
 		}
 		g.stack[i] = min(cost, StackBudget+1)
 	}
+}
+
+// cyclesAndEscapes returns, by defined function, whether it is on a cycle of
+// direct calls (Tarjan's algorithm) or escapes (see stackCosts). Prepaid
+// functions do neither.
+func cyclesAndEscapes(m *module, fns []calls, defined func(uint32) (int, bool)) []bool {
+	n := len(fns)
+	out := make([]bool, n)
+	for _, fn := range m.escaping {
+		if i, ok := defined(fn); ok {
+			out[i] = true
+		}
+	}
+	for i := range fns {
+		out[i] = out[i] || m.opaque
+		for _, fn := range fns[i].refs {
+			if j, ok := defined(fn); ok {
+				out[j] = true
+			}
+		}
+	}
+	index := make([]int, n) // 0: not visited; else visit order + 1
+	low := make([]int, n)
+	onStack := make([]bool, n)
+	var stack []int
+	next := 1
+	var visit func(v int)
+	visit = func(v int) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, fn := range fns[v].callees {
+			w, ok := defined(fn)
+			if !ok {
+				continue
+			}
+			if w == v {
+				out[v] = true // calls itself
+			}
+			if index[w] == 0 {
+				visit(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] != index[v] {
+			return
+		}
+		top := len(stack) - 1
+		for stack[top] != v {
+			top--
+		}
+		if len(stack)-top > 1 { // a component of more than one function
+			for _, w := range stack[top:] {
+				out[w] = true
+			}
+		}
+		for _, w := range stack[top:] {
+			onStack[w] = false
+		}
+		stack = stack[:top]
+	}
+	for v := range fns {
+		if index[v] == 0 {
+			visit(v)
+		}
+	}
+	return out
 }
 
 // readGlobals notes the functions that global initializers name with

@@ -331,7 +331,7 @@ func (f *funcBody) appendReload(out []byte) []byte {
 }
 
 // appendStackCharge appends the entry's charge of cost to the stack budget
-// and its trap test, storing the budget left into the global (and the
+// (none when cost is 0: then only the save, if needed) and its trap test, storing the budget left into the global (and the
 // stack local) if a call may read it, or only before trapping:
 //
 //	global.get $stack  i64.const COST  i64.sub  local.tee $s  global.set $stack
@@ -340,10 +340,18 @@ func (f *funcBody) appendReload(out []byte) []byte {
 //	global.get $stack  i64.const COST  i64.lt_s  if
 //	global.get $stack  i64.const COST  i64.sub  global.set $stack  unreachable  end
 func (f *funcBody) appendStackCharge(out []byte, cost int64) []byte {
-	if cost == 0 {
-		return out
-	}
 	stack := f.fuel + 1
+	if cost == 0 {
+		if !f.restore {
+			return out
+		}
+		// Not charged, but it calls functions that are: save the budget
+		// to restore it after them (global.get $stack  local.set $s).
+		out = append(out, opGlobalGet)
+		out = appendU32(out, stack)
+		out = append(out, opLocalSet)
+		return appendU32(out, f.slocal)
+	}
 	out = append(out, opGlobalGet)
 	out = appendU32(out, stack)
 	out = append(out, opI64Const)

@@ -37,6 +37,12 @@ const (
 // leaf of up to about 250 locals and instructions.
 const leafSlack = 4096
 
+// chainLimit bounds the frames of a chain of uncharged functions (see
+// stackCosts) that a charged function pays for at its entry: 16 KiB. A
+// longer chain gets a charged function in it, so no charge is much larger
+// than one frame and legitimate deep call chains are not refused at once.
+const chainLimit = 16 << 10
+
 // frameCost is an upper bound of the bytes one frame of a function takes
 // on wazero's call stack: its compiler keeps each value (param, local,
 // value an instruction produces, result of a call) in a register or in a
