@@ -97,18 +97,20 @@
 // StackBudget and which the host resets before each call. wazero grows an
 // instance's call stack on demand up to 400 MB, so without it unbounded
 // recursion makes the host allocate about 160 MB before a stack overflow,
-// on only a few million units of fuel. Every function that is rewritten
-// charges at its entry an upper bound of its frame and of the deepest chain
-// of prepaid functions below it (see frameCost), and traps with unreachable
-// (after storing the negative budget into the global) when the budget would
-// go below zero; see StackExhausted. A function that makes calls keeps the
-// budget left after its charge in an i64 local appended to its locals and
-// stores it back into the global after each call that may have lowered it
-// (to a function that is rewritten, or through a table), so the budget
-// counts exactly the frames on the stack, whatever way a callee exits. A
-// leaf that calls only imports and prepaid functions, of at most leafSlack
-// bytes, is not charged: the frames below it checked the budget. Prepaid
-// functions are not rewritten and are paid for by their callers' charge.
+// on only a few million units of fuel. A function that can be on the stack
+// twice without another charged frame between (on a cycle of direct calls,
+// or escaping: exported, in a table, named by ref.func) charges at its
+// entry an upper bound of its frame and of the deepest chain of uncharged
+// functions it calls directly (see frameCost and stackCosts), and traps
+// with unreachable (after storing the negative budget into the global) when
+// the budget would go below zero; see StackExhausted. A function that calls
+// a charged function, or calls through a table, keeps the budget it found
+// (less its own charge) in an i64 local appended to its locals and stores
+// it back into the global after each such call, so the budget counts
+// exactly the charged frames on the stack, whatever way a callee exits. A
+// charged leaf of at most leafSlack bytes is not charged: the frames below
+// it checked the budget. Prepaid functions are not rewritten; their frames
+// are part of their callers' chains.
 //
 // # What else changes
 //

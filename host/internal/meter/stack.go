@@ -30,11 +30,12 @@ const (
 	bytesPerValue = 16 // one local, param or operand stack value (a v128 takes 16)
 )
 
-// leafSlack is the largest frame (with its prepaid callees) a function that
-// calls no metered function may have without a stack check at its entry:
-// every frame below it checked that the budget left was at least zero, so
-// such a leaf takes the stack at most leafSlack past StackBudget. 4 KiB: a
-// leaf of up to about 250 locals and instructions.
+// leafSlack is the largest frame (with its chain of uncharged callees) a
+// function that calls no charged function, and none through a table, may
+// have without a stack check at its entry: every frame below it checked
+// that the budget left was at least zero, so such a leaf takes the stack at
+// most leafSlack past StackBudget. 4 KiB: a leaf of up to about 250 locals
+// and instructions.
 const leafSlack = 4096
 
 // chainLimit bounds the frames of a chain of uncharged functions (see
