@@ -28,6 +28,9 @@ var ErrAbandoned = errors.New("host call after the call was abandoned")
 // reasons), so it is not held against the module (see Module.failSized).
 var ErrOutputOverCap = errors.New("output over the cap")
 
+// errCompilerPanic: wazero panicked compiling a module (see compile).
+var errCompilerPanic = errors.New("the WebAssembly compiler failed on this module")
+
 // Kind classifies why a call failed.
 type Kind int
 

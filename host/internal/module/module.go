@@ -178,7 +178,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 			_ = rt.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	m.compiled, err = m.rt.CompileModule(ctx, metered)
+	m.compiled, err = compile(ctx, m.rt, metered)
 	if err != nil {
 		return nil, fail("not a valid WebAssembly module: %v", err)
 	}

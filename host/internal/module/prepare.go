@@ -43,7 +43,7 @@ func prepare(ctx context.Context, wasm []byte, memoryPages uint32) ([]byte, erro
 		WithCoreFeatures(api.CoreFeaturesV2).
 		WithMemoryLimitPages(memoryPages))
 	defer func() { _ = rt.Close(context.WithoutCancel(ctx)) }()
-	compiled, err := rt.CompileModule(ctx, wasm)
+	compiled, err := compile(ctx, rt, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("not a valid WebAssembly module: %w", err)
 	}
@@ -85,4 +85,16 @@ func (v *validSet) add(k validKey) {
 		v.set = make(map[validKey]struct{})
 	}
 	v.set[k] = struct{}{}
+}
+
+// compile is rt.CompileModule, with a panic in wazero's decoder or validator
+// (a bug there, reached by hostile bytes) turned into an error: a module
+// must never take the process down at load.
+func compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (_ wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCompilerPanic, r)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
 }
