@@ -30,6 +30,17 @@ const (
 	// without it, a 64 MiB file of functions at MaxBlocks would take hours.
 	MaxBlockWork = 500_000_000
 
+	// MaxInstructions is the most instructions one function may have,
+	// counting every one (block, loop, end and nop included): 125,000, 10
+	// times the RBAC guest's largest function (12,460; the SDK guests' at
+	// most 5,588). wazero's validation and compiler keep state per operand
+	// on the stack: a function of a million constants added up (3 MB) took
+	// 11.6 s and 1.27 GB to load. They reuse it from one function to the
+	// next, so this bounds what loading holds for any module: a function at
+	// the limit (62,499 constants added up) takes about 21 MB of heap and
+	// 0.1 s to compile, a module of 50 of them (9 MB) 32 MB and 0.9 s.
+	MaxInstructions = 125_000
+
 	// MaxTables is the most tables a module may have, imported ones
 	// included: 4 (the shipped guests have one).
 	MaxTables = 4
