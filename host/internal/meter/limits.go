@@ -30,6 +30,20 @@ const (
 	// without it, a 64 MiB file of functions at MaxBlocks would take hours.
 	MaxBlockWork = 500_000_000
 
+	// MaxInstructions is the most instructions one function may have,
+	// counting every one (block, loop, end and nop included): 125,000, 10
+	// times the RBAC guest's largest function (12,460; the SDK guests' at
+	// most 5,588). wazero's validation and compiler keep state per operand
+	// on the stack while they work on a function: one function of a million
+	// constants added up (3 MB) took 11.6 s and 1.27 GB to load, some 430
+	// bytes per byte of code. Under this limit that state is at most what
+	// one function of 62,499 constants needs (about 20 MB), and loading
+	// costs what any code of the same size does: 50 functions at the limit
+	// (9.4 MB) load in 2.1 s with a 388 MB peak heap, 50 functions of as
+	// many constants each dropped (6.3 MB) with 249 MB, about 40 bytes per
+	// byte either way (the validation compile keeps every function).
+	MaxInstructions = 125_000
+
 	// MaxTables is the most tables a module may have, imported ones
 	// included: 4 (the shipped guests have one).
 	MaxTables = 4

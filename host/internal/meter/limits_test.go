@@ -94,6 +94,9 @@ func TestLimits(t *testing.T) {
 			"more than 10000 blocks in one function"},
 		{"block work", withFuncs(work+1, blocks(MaxBlocks)), withFuncs(work, blocks(MaxBlocks)),
 			"too many blocks"},
+		// deepStack(n) is 2n+1 instructions.
+		{"instructions", build(typeVoid, oneFunc, code(deepStack(MaxInstructions/2))), build(typeVoid, oneFunc, code(deepStack((MaxInstructions-1)/2))),
+			"more than 125000 instructions in one function"},
 		{"tables", build(typeVoid, tables(MaxTables+1, 0, -1)), build(typeVoid, tables(MaxTables, 0, -1)),
 			"more than 4 tables"},
 		{"imported and defined tables", build(typeVoid,

@@ -4,7 +4,7 @@ package meter
 // splitting it into segments and recording where charges go.
 func (f *funcBody) scan() error {
 	r := &f.r
-	for {
+	for n := 0; ; n++ {
 		if len(f.frames) == 0 {
 			if !r.done() {
 				return errAt(ErrMalformed, r.pos, "%d bytes after the function's final end", r.end-r.pos)
@@ -15,6 +15,9 @@ func (f *funcBody) scan() error {
 		op, err := r.byte()
 		if err != nil {
 			return errAt(ErrMalformed, at, "function body ends before its final end")
+		}
+		if n >= MaxInstructions {
+			return errAt(ErrLimit, at, "more than %d instructions in one function (see meter.MaxInstructions)", MaxInstructions)
 		}
 		top := &f.frames[len(f.frames)-1]
 		switch op {
