@@ -111,8 +111,8 @@ type Config struct {
 	// fails the call as a trap. Default 64 KiB: runtimes seed with 8-32
 	// bytes, and a UUID per item of a full call takes 16 KB.
 	RandomBytes int
-	// QuarantineFailures traps, timeouts or whole-output failures (output
-	// over its cap excepted) within QuarantineWindow put a
+	// QuarantineFailures traps, timeouts or unreadable outputs (not an
+	// error envelope, nor output over its cap) within QuarantineWindow put a
 	// module in quarantine (its items DENY without running it) until its
 	// file changes or a forced reload. Defaults 3 and 60 s. Failures of
 	// calls whose size explains them (their size earned more fuel than

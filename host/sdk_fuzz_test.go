@@ -3,11 +3,13 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -74,15 +76,22 @@ func checkModules(t *testing.T, mods []*module.Module, raw []byte) {
 	}
 }
 
+// Quarantine is off for them: every failure already fails the target on its
+// input, and a quarantine would make the fuzzer's minimisation of that input
+// report "quarantined" for whatever it tries next instead of the failure.
 func loadConformanceModules(t testing.TB) []*module.Module {
 	var mods []*module.Module
+	noQuarantine := func(c *Config) {
+		c.CallTimeout = 10 * time.Second
+		c.QuarantineFailures = math.MaxInt
+	}
 	for _, rel := range sdkConformanceModules {
-		mods = append(mods, loadGuest(t, guest(t, rel), ""))
+		mods = append(mods, loadGuestCfg(t, guest(t, rel), "", noQuarantine))
 	}
 	for _, rel := range optionalConformanceModules {
 		p := filepath.Join(buildDir, rel)
 		if _, err := os.Stat(p); err == nil {
-			mods = append(mods, loadGuest(t, p, ""))
+			mods = append(mods, loadGuestCfg(t, p, "", noQuarantine))
 		}
 	}
 	return mods

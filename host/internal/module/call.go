@@ -58,7 +58,7 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 		return m.denyAll(answers, &CallError{Kind: KindBusy, Err: fmt.Errorf("the request deadline passed before the call: %w", err)})
 	}
 	if q, since := m.Quarantined(); q {
-		return m.denyAll(answers, fmt.Errorf("quarantined since %s after %d traps or timeouts within %s",
+		return m.denyAll(answers, fmt.Errorf("quarantined since %s after %d traps, fuel exhaustions or unreadable outputs within %s",
 			since.UTC().Format(time.RFC3339), m.opts.QuarantineFailures, m.opts.QuarantineWindow))
 	}
 	buf := m.buffers.Get().(*[]byte)
@@ -270,7 +270,7 @@ func lateError(request context.Context, callTimeout time.Duration) error {
 func (m *Module) fail(err error) error { return m.failSized(err, false) }
 
 // failSized counts and logs err, and returns it. Traps, running out of fuel
-// and whole-output failures count toward quarantine, unless sized: the
+// and unreadable output count toward quarantine, unless sized: the
 // call's size explains them (see Budget), so none counts toward quarantine: a caller's large request is DENY for that caller, but
 // cannot quarantine a shared module for everyone.
 func (m *Module) failSized(err error, sized bool) error {
@@ -296,13 +296,10 @@ func (m *Module) failSized(err error, sized bool) error {
 		if errors.Is(err, ErrFuelExhausted) && !sized {
 			m.noteFailure()
 		}
-	case KindBadOutput, KindGuestError:
-		if ce.Kind == KindBadOutput {
-			m.count.badOutput.Add(1)
-		} else {
-			m.count.guestErrors.Add(1)
-		}
-		// A whole-output failure throws the instance away, and the next call
+	case KindBadOutput:
+		m.count.badOutput.Add(1)
+		// Output the host cannot read (not JSON, not a response, a zero
+		// return, out of range) throws the instance away, and the next call
 		// builds a new one (start function, _initialize, verdict_configure,
 		// each on LoadFuelFactor calls' worth of fuel) inside its request: a
 		// module that keeps failing this way must be quarantined like one
@@ -312,6 +309,11 @@ func (m *Module) failSized(err error, sized bool) error {
 		if !sized && !errors.Is(err, ErrOutputOverCap) {
 			m.noteFailure()
 		}
+	case KindGuestError:
+		// An error envelope is the module's own, well-formed refusal, which
+		// a caller's input may provoke (an SDK refusing an empty name): not
+		// counted.
+		m.count.guestErrors.Add(1)
 	}
 	m.opts.Log.Warn("module call failed", "module", m.name, "kind", ce.Kind.String(), "error", ce.Err, "sizedCall", sized)
 	return err
