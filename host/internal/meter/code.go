@@ -68,7 +68,8 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 	}
 	bodies := make([]reader, n)
 	fns := make([]calls, n)
-	var work int64 // the sum of the squares of the bodies' blocks
+	var work int64    // the sum of the squares of the bodies' blocks
+	instructions := 0 // the bodies' instructions, as MaxInstructions counts them
 	for i := range bodies {
 		size, err := c.u32()
 		if err != nil {
@@ -88,6 +89,9 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 			return nil, err
 		}
 		fns[i].locals = int64(fb.locals)
+		if instructions += fb.instructions; instructions > MaxModuleInstructions {
+			return nil, errAt(ErrLimit, bodies[i].pos, "more than %d instructions in all functions (see meter.MaxModuleInstructions)", MaxModuleInstructions)
+		}
 		if work += fb.blocks * fb.blocks; work > MaxBlockWork {
 			return nil, errAt(ErrLimit, bodies[i].pos, "functions with too many blocks: the compiler's work grows with the square of each function's (see meter.MaxBlockWork)")
 		}
@@ -117,22 +121,25 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 // funcBody rewrites one function body. It is reused between bodies to keep
 // its slices.
 type funcBody struct {
-	r       reader
-	params  uint32
-	locals  uint64 // params and declared locals: the rewrite's own come after
-	blocks  int64  // weighted count of blocks, loops, ifs and conditional branches (see MaxBlocks)
-	fuel    uint32
-	segs    []seg // 0 is the function's entry
-	cur     int   // the segment being scanned
-	inserts []insert
-	frames  []frame
-	out     []byte
-	local   uint32 // the fuel local
-	global  bool   // charge the global directly, without the local
-	slocal  uint32 // the stack local: the stack budget left after the entry's charge
-	restore bool   // restore the stack budget after calls (from slocal)
-	m       *module
-	index   int // the function's index among defined functions
+	// instructions is how many instructions scan read, as MaxInstructions
+	// counts them.
+	instructions int
+	r            reader
+	params       uint32
+	locals       uint64 // params and declared locals: the rewrite's own come after
+	blocks       int64  // weighted count of blocks, loops, ifs and conditional branches (see MaxBlocks)
+	fuel         uint32
+	segs         []seg // 0 is the function's entry
+	cur          int   // the segment being scanned
+	inserts      []insert
+	frames       []frame
+	out          []byte
+	local        uint32 // the fuel local
+	global       bool   // charge the global directly, without the local
+	slocal       uint32 // the stack local: the stack budget left after the entry's charge
+	restore      bool   // restore the stack budget after calls (from slocal)
+	m            *module
+	index        int // the function's index among defined functions
 	// g is nil in the first pass, which records the body's calls in info;
 	// the second pass rewrites the body.
 	g    *graph

@@ -44,6 +44,14 @@ const (
 	// byte either way (the validation compile keeps every function).
 	MaxInstructions = 125_000
 
+	// MaxModuleInstructions is the most instructions all of a module's
+	// functions may have together, counted as MaxInstructions counts them:
+	// 8 million, about 10 times the RBAC guest's 816,852. wazero's
+	// validation keeps every function it compiles, about 40 bytes of host
+	// memory per byte of code, so without it a 64 MiB module of ordinary
+	// code would take some 2.6 GB to load; at the limit, about 460 MB.
+	MaxModuleInstructions = 8_000_000
+
 	// MaxTables is the most tables a module may have, imported ones
 	// included: 4 (the shipped guests have one).
 	MaxTables = 4

@@ -97,6 +97,10 @@ func TestLimits(t *testing.T) {
 		// deepStack(n) is 2n+1 instructions.
 		{"instructions", build(typeVoid, oneFunc, code(deepStack(MaxInstructions/2))), build(typeVoid, oneFunc, code(deepStack((MaxInstructions-1)/2))),
 			"more than 125000 instructions in one function"},
+		// 100,000 nops and an end are 100,001 instructions; the at-the-limit
+		// case is not compiled (it would take seconds under -race).
+		{"module instructions", withFuncs(MaxModuleInstructions/100_001+1, nops(100_000)), nil,
+			"more than 8000000 instructions in all functions"},
 		{"tables", build(typeVoid, tables(MaxTables+1, 0, -1)), build(typeVoid, tables(MaxTables, 0, -1)),
 			"more than 4 tables"},
 		{"imported and defined tables", build(typeVoid,
@@ -198,4 +202,13 @@ func TestOperandStackBomb(t *testing.T) {
 	out, err := Instrument(build(typeVoid, oneFunc, code(deepStack(1_000_000))))
 	require.ErrorIs(t, err, ErrLimit)
 	require.Nil(t, out)
+}
+
+// nops returns a function body of n nops.
+func nops(n int) []byte {
+	b := append([]byte{0}, make([]byte, n)...) // no locals
+	for i := 1; i <= n; i++ {
+		b[i] = 0x01
+	}
+	return append(b, opEnd)
 }

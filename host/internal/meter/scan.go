@@ -9,6 +9,7 @@ func (f *funcBody) scan() error {
 			if !r.done() {
 				return errAt(ErrMalformed, r.pos, "%d bytes after the function's final end", r.end-r.pos)
 			}
+			f.instructions = n
 			return nil
 		}
 		at := r.pos
