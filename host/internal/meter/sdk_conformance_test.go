@@ -9,6 +9,17 @@ import (
 	"github.com/verdictpdp/verdict/abi/conformance"
 )
 
+// otherConformanceGuests are the conformance modules of the languages other
+// than Go (whose module TestConformanceUnchanged covers), the hand-written
+// WAT one of abi/SPEC.md §18 included.
+var otherConformanceGuests = []string{
+	"sdk/c/conformance.wasm",
+	"sdk/c/conformance-freestanding.wasm",
+	"sdk/assemblyscript/conformance.wasm",
+	"sdk/rust/conformance.wasm",
+	"abi/byol/conformance.wasm",
+}
+
 // TestSDKConformanceUnchanged is TestConformanceUnchanged for the other
 // languages' conformance modules, the hand-written WAT one of abi/SPEC.md
 // §18 included: on every corpus case the rewritten module's output is
@@ -17,13 +28,7 @@ func TestSDKConformanceUnchanged(t *testing.T) {
 	cases, err := conformance.Load(conformDir)
 	require.NoError(t, err)
 	ctx := context.Background()
-	for _, rel := range []string{
-		"sdk/c/conformance.wasm",
-		"sdk/c/conformance-freestanding.wasm",
-		"sdk/assemblyscript/conformance.wasm",
-		"sdk/rust/conformance.wasm",
-		"abi/byol/conformance.wasm",
-	} {
+	for _, rel := range otherConformanceGuests {
 		t.Run(rel, func(t *testing.T) {
 			wasm := read(t, guest(t, rel))
 			plain := instantiate(t, newRuntime(t, false), wasm)

@@ -61,14 +61,7 @@ func TestStackBudgetGuests(t *testing.T) {
 	cases, err := conformance.Load(conformDir)
 	require.NoError(t, err)
 	ctx := context.Background()
-	for _, rel := range []string{
-		"sdk/conformance.wasm",
-		"sdk/c/conformance.wasm",
-		"sdk/c/conformance-freestanding.wasm",
-		"sdk/assemblyscript/conformance.wasm",
-		"sdk/rust/conformance.wasm",
-		"abi/byol/conformance.wasm",
-	} {
+	for _, rel := range append([]string{"sdk/conformance.wasm"}, otherConformanceGuests...) {
 		t.Run(rel, func(t *testing.T) {
 			g := instantiate(t, newRuntime(t, false), instrument(t, read(t, guest(t, rel))))
 			passes := func(budget int64) bool {
