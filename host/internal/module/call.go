@@ -55,7 +55,7 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 		// The request's deadline passed while earlier calls of its batch
 		// ran: the rest is DENY without encoding or logging it, so that one
 		// large request costs no more than its deadline.
-		return m.denyAll(answers, &CallError{Kind: KindBusy, Err: fmt.Errorf("the request deadline passed before the call: %w", err)})
+		return m.denyAll(answers, deadlinePassed(err))
 	}
 	if q, since := m.Quarantined(); q {
 		return m.denyAll(answers, fmt.Errorf("quarantined since %s after %d traps, fuel exhaustions or unreadable outputs within %s",
@@ -78,7 +78,7 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 func (m *Module) evaluate(ctx context.Context, input []byte, release func(), items []abi.Item, answers []abi.Answer) []abi.Answer {
 	m.count.calls.Add(1)
 	m.count.items.Add(uint64(len(items)))
-	b := Budget{Fuel: m.opts.Fuel, Timeout: m.opts.CallTimeout}
+	b := m.flatBudget()
 	if m.opts.Budget != nil {
 		b = m.opts.Budget(len(items), len(input))
 	}
@@ -94,8 +94,17 @@ func (m *Module) evaluate(ctx context.Context, input []byte, release func(), ite
 // EvaluateRaw gives input to verdict_evaluate as is and returns the output
 // unparsed. It is for conformance runs and tools, not the request path.
 func (m *Module) EvaluateRaw(ctx context.Context, input []byte) ([]byte, error) {
-	return m.run(ctx, input, nil, m.opts.OutputBytes+1000*m.opts.OutputBytesPerItem,
-		Budget{Fuel: m.opts.Fuel, Timeout: m.opts.CallTimeout}, nil)
+	return m.run(ctx, input, nil, m.opts.OutputBytes+1000*m.opts.OutputBytesPerItem, m.flatBudget(), nil)
+}
+
+// flatBudget is a call's budget when Options.Budget does not size it: the
+// whole of Fuel and CallTimeout.
+func (m *Module) flatBudget() Budget { return Budget{Fuel: m.opts.Fuel, Timeout: m.opts.CallTimeout} }
+
+// deadlinePassed is the failure of a call that a request reached after its
+// deadline had passed: busy, never held against the module.
+func deadlinePassed(err error) *CallError {
+	return &CallError{Kind: KindBusy, Err: fmt.Errorf("the request deadline passed before the call: %w", err)}
 }
 
 func (m *Module) outputLimit(items int) int {
@@ -151,7 +160,7 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 	// calls) makes no more calls: a select below would pick a free slot
 	// as often as the done context.
 	if ctx.Err() != nil {
-		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("the request deadline passed before the call: %w", ctx.Err())})
+		return nil, m.fail(deadlinePassed(ctx.Err()))
 	}
 	// Waiting for a free slot is bounded by the caller's (request) deadline;
 	// the call deadline starts when the call does.
@@ -270,9 +279,9 @@ func lateError(request context.Context, callTimeout time.Duration) error {
 func (m *Module) fail(err error) error { return m.failSized(err, false) }
 
 // failSized counts and logs err, and returns it. Traps, running out of fuel
-// and unreadable output count toward quarantine, unless sized: the
-// call's size explains them (see Budget), so none counts toward quarantine: a caller's large request is DENY for that caller, but
-// cannot quarantine a shared module for everyone.
+// and unreadable output count toward quarantine unless sized, when the
+// call's size explains them (see Budget): a caller's large request is DENY
+// for that caller, but cannot quarantine a shared module for everyone.
 func (m *Module) failSized(err error, sized bool) error {
 	if err == nil {
 		return nil
