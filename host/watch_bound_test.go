@@ -26,6 +26,14 @@ import (
 // changes were never loaded at all.
 const seenWithin = 30 * time.Second
 
+// fastWatch is the watch config of the directory tests: short debounce
+// bounds, and a call timeout a loaded machine cannot turn into DENY.
+func fastWatch(cfg *Config) {
+	cfg.Debounce = 50 * time.Millisecond
+	cfg.DebounceMax = 200 * time.Millisecond
+	cfg.CallTimeout = 10 * time.Second
+}
+
 // denyOneSameSize is allow-one.wasm with its answer turned into a DENY of
 // exactly the same length: a module rewrite that keeps the file's size.
 func denyOneSameSize(t *testing.T) []byte {
@@ -167,21 +175,11 @@ func TestWatchSeesPinnedMtimeRewrites(t *testing.T) {
 // fails meanwhile.
 func TestWatchNeverQuietDirectoryReloads(t *testing.T) {
 	dir := fixtureDir(t, "a=allow-one", "b=deny-one")
-	cfg := testConfig()
-	cfg.Debounce = 250 * time.Millisecond
-	cfg.DebounceMax = time.Second
-	cfg.CallTimeout = 10 * time.Second // a loaded machine must not turn answers into timeouts
-	h, err := New(context.Background(), cfg, nil)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	watched := make(chan error, 1)
-	go func() { watched <- h.Watch(ctx, dir) }()
-	defer func() {
-		cancel()
-		require.NoError(t, <-watched)
-		require.NoError(t, h.Close(context.Background()))
-	}()
-	require.Eventually(t, func() bool { return h.Ready() == nil }, seenWithin, 5*time.Millisecond)
+	h := watchingCfg(t, dir, seenWithin, func(cfg *Config) {
+		cfg.Debounce = 250 * time.Millisecond
+		cfg.DebounceMax = time.Second
+		cfg.CallTimeout = 10 * time.Second // a loaded machine must not turn answers into timeouts
+	})
 	require.Equal(t, abi.Deny, decideOne(t, h, basic("x")).Result)
 
 	stop := make(chan struct{})
@@ -262,21 +260,7 @@ func TestWatchDirectoryGoneRevokes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "policies")
 			require.NoError(t, os.Rename(fixtureDir(t, "a=allow-one"), dir))
-			cfg := testConfig()
-			cfg.Debounce = 50 * time.Millisecond
-			cfg.DebounceMax = 200 * time.Millisecond
-			cfg.CallTimeout = 10 * time.Second
-			h, err := New(context.Background(), cfg, nil)
-			require.NoError(t, err)
-			ctx, cancel := context.WithCancel(context.Background())
-			watched := make(chan error, 1)
-			go func() { watched <- h.Watch(ctx, dir) }()
-			defer func() {
-				cancel()
-				require.NoError(t, <-watched)
-				require.NoError(t, h.Close(context.Background()))
-			}()
-			require.Eventually(t, func() bool { return h.Ready() == nil }, seenWithin, 5*time.Millisecond)
+			h := watchingCfg(t, dir, seenWithin, fastWatch)
 			require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
 
 			require.NoError(t, tt.remove(dir))
@@ -305,21 +289,7 @@ func TestWatchDirectorySymlinkSwap(t *testing.T) {
 	dir := filepath.Join(base, "policies")
 	require.NoError(t, os.Symlink("v1", dir))
 
-	cfg := testConfig()
-	cfg.Debounce = 50 * time.Millisecond
-	cfg.DebounceMax = 200 * time.Millisecond
-	cfg.CallTimeout = 10 * time.Second
-	h, err := New(context.Background(), cfg, nil)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	watched := make(chan error, 1)
-	go func() { watched <- h.Watch(ctx, dir) }()
-	defer func() {
-		cancel()
-		require.NoError(t, <-watched)
-		require.NoError(t, h.Close(context.Background()))
-	}()
-	require.Eventually(t, func() bool { return h.Ready() == nil }, seenWithin, 5*time.Millisecond)
+	h := watchingCfg(t, dir, seenWithin, fastWatch)
 	require.Equal(t, abi.Allow, decideOne(t, h, basic("x")).Result)
 
 	// Swap the symlink atomically, as deployments do.

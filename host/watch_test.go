@@ -25,8 +25,15 @@ func watching(t *testing.T, dir string) *Host {
 
 func watchingWith(t *testing.T, dir string, debounce time.Duration) *Host {
 	t.Helper()
+	return watchingCfg(t, dir, 10*time.Second, func(c *Config) { c.Debounce = debounce })
+}
+
+// watchingCfg is watching with the test config changed by mod, waiting up
+// to ready for the first snapshot.
+func watchingCfg(t *testing.T, dir string, ready time.Duration, mod func(*Config)) *Host {
+	t.Helper()
 	cfg := testConfig()
-	cfg.Debounce = debounce
+	mod(&cfg)
 	h, err := New(context.Background(), cfg, nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -37,7 +44,7 @@ func watchingWith(t *testing.T, dir string, debounce time.Duration) *Host {
 		require.NoError(t, <-done)
 		require.NoError(t, h.Close(context.Background()))
 	})
-	require.Eventually(t, func() bool { return h.Ready() == nil }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return h.Ready() == nil }, ready, 5*time.Millisecond)
 	return h
 }
 
