@@ -20,7 +20,7 @@ var ErrAmbiguous = errors.New("ambiguous JSON")
 // ErrAmbiguous for what JSON parsers read differently, and with an error
 // for anything encoding/json refuses (syntax, a number out of float64's
 // range). Whenever it succeeds, encoding/json decodes data to a deeply
-// equal value (FuzzDecodeValue; host/httpapi's FuzzParseBodyFastPath
+// equal value (FuzzDecodeValue; host/backstage/internal/httpapi's FuzzParseBodyFastPath
 // checks the converse). Error messages are short: callers that show them
 // to users may rerun a reference decoder for its wording.
 func DecodeValue(data []byte, maxDepth int) (any, error) {

@@ -53,7 +53,7 @@ func TestDecodeValue(t *testing.T) {
 }
 
 // FuzzDecodeValue: whatever DecodeValue accepts, encoding/json decodes to a
-// deeply equal value and CheckDepth accepts. (host/httpapi's
+// deeply equal value and CheckDepth accepts. (host/backstage/internal/httpapi's
 // FuzzParseBodyFastPath checks the converse against its reference path.)
 func FuzzDecodeValue(f *testing.F) {
 	for _, s := range []string{

@@ -3,7 +3,7 @@
 // modules that claim it, calls each module once per batch, validates every
 // answer and combines them into one decision per item, failing closed.
 //
-// The HTTP adapter lives in host/httpapi; the wire contract in package abi.
+// The HTTP adapter lives in host/backstage/internal/httpapi; the wire contract in package abi.
 package host
 
 import (

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
 // guestLogCounter is a slog.Handler that counts the guest's log lines

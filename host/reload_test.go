@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
 func copyFixture(t testing.TB, dir, name, fixture string) {

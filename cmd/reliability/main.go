@@ -7,7 +7,7 @@
 //
 //	reliability FIGURES.jsonl [FUZZLOG...]
 //
-// FIGURES.jsonl holds the lines host/reliability.Record appended; each
+// FIGURES.jsonl holds the lines internal/testing/reliability.Record appended; each
 // FUZZLOG is the output of one `go test -fuzz` run, named TARGET.log.
 package main
 
@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/verdictpdp/verdict/host/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
 // classes names the rows of reliability.md §5; row 0 holds figures that

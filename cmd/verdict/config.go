@@ -18,11 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/verdictpdp/verdict/host"
-	"github.com/verdictpdp/verdict/host/conditions"
-	"github.com/verdictpdp/verdict/host/discovery"
-	"github.com/verdictpdp/verdict/host/httpapi"
-	"github.com/verdictpdp/verdict/host/identity"
-	"github.com/verdictpdp/verdict/host/pluginkeys"
+	"github.com/verdictpdp/verdict/host/backstage"
 )
 
 // defaultsYAML is every key with its default; it doubles as documentation.
@@ -40,7 +36,7 @@ type settings struct {
 	MaxHeaderBytes int
 	PoliciesDir    string
 	Host           host.Config
-	HTTP           httpapi.Config
+	HTTP           backstage.HTTPConfig
 	Backstage      backstageSettings
 	LogLevel       slog.Level
 	LogFormat      string
@@ -60,9 +56,9 @@ type serverTimeouts struct {
 // backstageSettings configure the integration with Backstage: discovery,
 // token verification and apply-conditions.
 type backstageSettings struct {
-	Discovery  discovery.Config
-	Identity   identity.Config
-	Conditions conditions.Config
+	Discovery  backstage.DiscoveryConfig
+	Identity   backstage.IdentityConfig
+	Conditions backstage.ConditionsConfig
 	// ConditionsAuth is backstage.applyConditions.auth: authAuto,
 	// authStatic or authPluginToken.
 	ConditionsAuth string
@@ -70,7 +66,7 @@ type backstageSettings struct {
 	// or keyStoreStatic.
 	KeyStoreType string
 	// PluginKeys configures minting (its Keys: the static key store).
-	PluginKeys pluginkeys.Config
+	PluginKeys backstage.PluginKeysConfig
 }
 
 // Values of backstage.applyConditions.auth and
@@ -176,9 +172,9 @@ func loadSettings(fs *pflag.FlagSet, environ []string) (*settings, error) {
 		return nil, fmt.Errorf("flags: %w", err)
 	}
 
-	s := &settings{Host: host.DefaultConfig(), HTTP: httpapi.DefaultConfig(), Backstage: backstageSettings{
-		Identity: identity.DefaultConfig(), Conditions: conditions.DefaultConfig(),
-		ConditionsAuth: authAuto, KeyStoreType: keyStoreMemory, PluginKeys: pluginkeys.DefaultConfig(),
+	s := &settings{Host: host.DefaultConfig(), HTTP: backstage.DefaultConfig().HTTP, Backstage: backstageSettings{
+		Identity: backstage.DefaultConfig().Identity, Conditions: backstage.DefaultConfig().Conditions,
+		ConditionsAuth: authAuto, KeyStoreType: keyStoreMemory, PluginKeys: backstage.DefaultConfig().PluginKeys,
 	}}
 	for _, f := range fields {
 		if !k.Exists(f.key) {

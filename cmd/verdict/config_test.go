@@ -17,9 +17,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
-	"github.com/verdictpdp/verdict/host/discovery"
-	"github.com/verdictpdp/verdict/host/httpapi"
-	"github.com/verdictpdp/verdict/host/identity"
+	"github.com/verdictpdp/verdict/host/backstage"
 )
 
 func writeFile(t *testing.T, content string) string {
@@ -42,7 +40,7 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:7008", s.Listen)
 	require.Equal(t, "policies", s.PoliciesDir)
-	require.Equal(t, httpapi.DefaultConfig(), s.HTTP)
+	require.Equal(t, backstage.DefaultConfig().HTTP, s.HTTP)
 	require.Equal(t, host.DefaultConfig(), s.Host, "defaults.yaml must agree with host.DefaultConfig")
 	require.Equal(t, serverTimeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 15 * time.Second,
 		Idle: 60 * time.Second, Shutdown: 10 * time.Second}, s.Timeouts)
@@ -120,7 +118,7 @@ func TestEnvironment(t *testing.T) {
 		{name: "external access as a YAML list", environ: []string{
 			`VERDICT_BACKSTAGE__AUTH__EXTERNALACCESS=[{type: static, options: {token: abcdefgh123, subject: gw}}]`},
 			check: func(t *testing.T, s *settings) {
-				require.Equal(t, []httpapi.StaticToken{{Token: "abcdefgh123", Subject: "gw"}}, s.HTTP.StaticTokens)
+				require.Equal(t, []backstage.StaticToken{{Token: "abcdefgh123", Subject: "gw"}}, s.HTTP.StaticTokens)
 			}},
 		{name: "variables without __ are ignored", environ: []string{"VERDICT_SERVICE_HOST=10.0.0.1", "VERDICT_PORT=tcp://10.0.0.1:80", "OTHER__X=1"},
 			check: func(t *testing.T, s *settings) { require.Equal(t, "127.0.0.1:7008", s.Listen) }},
@@ -184,7 +182,7 @@ log: {level: debug, format: json}
 				require.Equal(t, abi.Allow, s.Host.Default)
 				require.Equal(t, host.FirstApplicable, s.Host.Combine)
 				require.Equal(t, "/tmp/cache", s.Host.CacheDir)
-				require.Equal(t, []httpapi.StaticToken{{Token: "catalog-secret-1", Subject: "catalog-service"}}, s.HTTP.StaticTokens)
+				require.Equal(t, []backstage.StaticToken{{Token: "catalog-secret-1", Subject: "catalog-service"}}, s.HTTP.StaticTokens)
 				require.Equal(t, "http://localhost:7007", s.Backstage.Discovery.BaseURL)
 				require.Len(t, s.Backstage.Discovery.Endpoints, 1)
 				require.Equal(t, "json", s.LogFormat)
@@ -215,9 +213,9 @@ log: {level: debug, format: json}
       - type: jwks
         options: {url: "https://idp/jwks", issuer: https://idp, audience: [verdict, backstage], subjectPrefix: idp}
 `, check: func(t *testing.T, s *settings) {
-			require.Equal(t, []discovery.Endpoint{{Target: "http://catalog:7007/api/{{pluginId}}", Plugins: []string{"catalog"}}}, s.Backstage.Discovery.Endpoints)
-			require.Equal(t, []identity.LegacyAccess{{Secret: "c2VjcmV0LXNlY3JldA==", Subject: "old-caller"}}, s.Backstage.Identity.Legacy)
-			require.Equal(t, []identity.JWKSAccess{{URL: "https://idp/jwks", Issuers: []string{"https://idp"},
+			require.Equal(t, []backstage.Endpoint{{Target: "http://catalog:7007/api/{{pluginId}}", Plugins: []string{"catalog"}}}, s.Backstage.Discovery.Endpoints)
+			require.Equal(t, []backstage.LegacyAccess{{Secret: "c2VjcmV0LXNlY3JldA==", Subject: "old-caller"}}, s.Backstage.Identity.Legacy)
+			require.Equal(t, []backstage.JWKSAccess{{URL: "https://idp/jwks", Issuers: []string{"https://idp"},
 				Audiences: []string{"verdict", "backstage"}, SubjectPrefix: "idp"}}, s.Backstage.Identity.JWKS)
 			require.Equal(t, "outbound-token-1", s.Backstage.Conditions.Token)
 			require.Equal(t, 50000, s.Backstage.Conditions.MaxBodyBytes)

@@ -14,10 +14,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
-	"github.com/verdictpdp/verdict/host/discovery"
-	"github.com/verdictpdp/verdict/host/httpapi"
-	"github.com/verdictpdp/verdict/host/identity"
-	"github.com/verdictpdp/verdict/host/pluginkeys"
+	"github.com/verdictpdp/verdict/host/backstage"
 )
 
 // field is one configuration key: its name as written in files, and how
@@ -284,7 +281,7 @@ func setEndpoints(s *settings, v any) error {
 		if err != nil {
 			return err
 		}
-		var ep discovery.Endpoint
+		var ep backstage.Endpoint
 		switch t := m["target"].(type) {
 		case string:
 			ep.Target = t
@@ -393,18 +390,18 @@ func setExternalAccess(s *settings, v any) error {
 		}
 		switch typ, _ := m["type"].(string); typ {
 		case "static":
-			var t httpapi.StaticToken
+			var t backstage.StaticToken
 			err = readOptions(opts, map[string]*string{"token": &t.Token, "subject": &t.Subject}, nil)
 			s.HTTP.StaticTokens = append(s.HTTP.StaticTokens, t)
 		case "legacy":
-			var l identity.LegacyAccess
+			var l backstage.LegacyAccess
 			err = readOptions(opts, map[string]*string{"secret": &l.Secret, "subject": &l.Subject}, nil)
 			if err == nil && (l.Secret == "" || l.Subject == "") {
 				err = errors.New("options.secret and options.subject are required")
 			}
 			s.Backstage.Identity.Legacy = append(s.Backstage.Identity.Legacy, l)
 		case "jwks":
-			var j identity.JWKSAccess
+			var j backstage.JWKSAccess
 			err = readOptions(opts, map[string]*string{"url": &j.URL, "subjectPrefix": &j.SubjectPrefix},
 				map[string]*[]string{"issuer": &j.Issuers, "audience": &j.Audiences, "algorithm": &j.Algorithms})
 			if err == nil && j.URL == "" {
@@ -438,7 +435,7 @@ func setPluginKeys(s *settings, v any) error {
 		if err != nil {
 			return err
 		}
-		var k pluginkeys.Key
+		var k backstage.PluginKey
 		dst := map[string]*string{"publicKeyFile": &k.PublicKeyFile, "privateKeyFile": &k.PrivateKeyFile,
 			"keyId": &k.KeyID, "algorithm": &k.Algorithm}
 		for name, val := range m {

@@ -16,10 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host"
-	"github.com/verdictpdp/verdict/host/httpapi"
-	"github.com/verdictpdp/verdict/host/pluginkeys"
+	"github.com/verdictpdp/verdict/host/backstage"
 )
 
 // keyPair writes an EC P-256 key pair as PEM files (SPKI, PKCS#8).
@@ -61,7 +58,7 @@ func TestApplyConditionsAuthConfig(t *testing.T) {
 			"VERDICT_BACKSTAGE__AUTH__PLUGINKEYSTORE__TYPE=static",
 			"VERDICT_BACKSTAGE__AUTH__PLUGINKEYSTORE__STATIC__KEYS=[{publicKeyFile: " + pub + ", privateKeyFile: " + priv + ", keyId: v1}]"},
 			check: func(t *testing.T, s *settings) {
-				require.Equal(t, []pluginkeys.Key{{PublicKeyFile: pub, PrivateKeyFile: priv, KeyID: "v1"}}, s.Backstage.PluginKeys.Keys)
+				require.Equal(t, []backstage.PluginKey{{PublicKeyFile: pub, PrivateKeyFile: priv, KeyID: "v1"}}, s.Backstage.PluginKeys.Keys)
 			}},
 		{name: "static key store in Backstage's shape", minting: true, file: `
 backstage:
@@ -74,7 +71,7 @@ backstage:
           - {publicKeyFile: ` + pub + `, privateKeyFile: ` + priv + `, keyId: v1, algorithm: ES256}
           - {publicKeyFile: ` + pub + `, keyId: v0}
 `, check: func(t *testing.T, s *settings) {
-			require.Equal(t, []pluginkeys.Key{{PublicKeyFile: pub, PrivateKeyFile: priv, KeyID: "v1", Algorithm: "ES256"},
+			require.Equal(t, []backstage.PluginKey{{PublicKeyFile: pub, PrivateKeyFile: priv, KeyID: "v1", Algorithm: "ES256"},
 				{PublicKeyFile: pub, KeyID: "v0"}}, s.Backstage.PluginKeys.Keys)
 		}},
 		{name: "plugin-token with a token", environ: []string{"VERDICT_BACKSTAGE__APPLYCONDITIONS__AUTH=plugin-token",
@@ -154,12 +151,16 @@ func TestBackstageOptionsMinting(t *testing.T) {
 			st, err := load(t, nil, tc.environ)
 			require.NoError(t, err)
 			logs := &strings.Builder{}
-			opts, err := backstageOptions(st, slog.New(slog.NewTextHandler(logs, nil)))
+			cfg, closeSink, err := adapterConfig(st)
+			require.NoError(t, err)
+			defer closeSink()
+			h, err := backstage.New(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 			if tc.err != "" {
-				require.EqualError(t, err, tc.err)
+				require.EqualError(t, adapterError(err), tc.err)
 				return
 			}
 			require.NoError(t, err)
+			defer func() { _ = h.Close(context.Background()) }()
 			for _, l := range tc.logs {
 				require.Contains(t, logs.String(), l)
 			}
@@ -168,8 +169,6 @@ func TestBackstageOptionsMinting(t *testing.T) {
 			require.NotContains(t, logs.String(), strings.Split(string(pemBytes), "\n")[1], "no key material logged")
 			require.NotContains(t, logs.String(), "static-token-1")
 
-			h, err := httpapi.New(st.HTTP, stubDecider{}, nil, opts...)
-			require.NoError(t, err)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/permission/.backstage/auth/v1/jwks.json", nil))
 			if tc.jwks == 0 {
@@ -181,12 +180,3 @@ func TestBackstageOptionsMinting(t *testing.T) {
 		})
 	}
 }
-
-// stubDecider is a Decider that is never asked.
-type stubDecider struct{}
-
-func (stubDecider) Decide(context.Context, abi.Principal, []host.Query) (*host.Decisions, error) {
-	return nil, host.ErrNoSnapshot
-}
-func (stubDecider) Status() host.Status { return host.Status{} }
-func (stubDecider) Ready() error        { return nil }

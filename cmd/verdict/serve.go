@@ -16,13 +16,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
-	"github.com/verdictpdp/verdict/host/conditions"
-	"github.com/verdictpdp/verdict/host/decisionlog"
-	"github.com/verdictpdp/verdict/host/discovery"
-	"github.com/verdictpdp/verdict/host/httpapi"
-	"github.com/verdictpdp/verdict/host/identity"
-	"github.com/verdictpdp/verdict/host/metrics"
-	"github.com/verdictpdp/verdict/host/pluginkeys"
+	"github.com/verdictpdp/verdict/host/backstage"
 )
 
 const serveUsage = `Usage: verdict serve [flags]
@@ -103,35 +97,18 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 	if st.Host.Default == abi.Allow {
 		log.Warn("policies.default is ALLOW: every item that no module claims, or that all modules abstain on, is ALLOWED")
 	}
-	dl, closeSink, err := openDecisionLog(st.DecisionLog)
+	cfg, closeSink, err := adapterConfig(st)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	defer closeSink()
-	var h *host.Host
-	m := metrics.New(statusOf(func() host.Status { return h.Status() }), dl.Dropped)
-	h, err = host.New(ctx, st.Host, log, host.WithCallObserver(m))
+	handler, err := backstage.New(ctx, cfg, log)
 	if err != nil {
 		_ = ln.Close()
-		return fmt.Errorf("policy host: %w", err)
+		return adapterError(err)
 	}
-	opts, err := backstageOptions(st, log)
-	if err != nil {
-		_ = ln.Close()
-		_ = h.Close(context.Background())
-		return err
-	}
-	opts = append(opts, httpapi.WithMetrics(m, m.Handler()))
-	if dl != nil {
-		opts = append(opts, httpapi.WithDecisionLog(dl))
-	}
-	handler, err := httpapi.New(st.HTTP, h, log, opts...)
-	if err != nil {
-		_ = ln.Close()
-		_ = h.Close(context.Background())
-		return err
-	}
+	h := handler.Host()
 	srv := newHTTPServer(st, handler, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -176,7 +153,7 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 	case <-loaded:
 	case <-sctx.Done():
 	}
-	if err := h.Close(sctx); err != nil {
+	if err := handler.Close(sctx); err != nil {
 		log.Warn("policy host close", "err", err)
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
@@ -203,32 +180,56 @@ func newHTTPServer(st *settings, handler http.Handler, log *slog.Logger) *http.S
 	}
 }
 
-// statusOf adapts a function to metrics.StatusSource.
-type statusOf func() host.Status
+// adapterConfig turns st into the adapter's configuration, opening the
+// decision log's sink; the returned function closes it.
+func adapterConfig(st *settings) (backstage.Config, func(), error) {
+	cfg := backstage.Config{
+		Engine: st.Host, HTTP: st.HTTP,
+		Discovery: st.Backstage.Discovery, Identity: st.Backstage.Identity, Conditions: st.Backstage.Conditions,
+		MintTokens: st.Backstage.minting(), PluginKeys: st.Backstage.PluginKeys,
+		DecisionLogBuffer: st.DecisionLog.Buffer,
+	}
+	w, closeSink, err := openSink(st.DecisionLog.Sink)
+	cfg.DecisionLog = w
+	return cfg, closeSink, err
+}
 
-func (f statusOf) Status() host.Status { return f() }
-
-// openDecisionLog starts the decision log described by ds: nil for "off".
-// The returned function writes what is queued and closes the sink.
-func openDecisionLog(ds decisionLogSettings) (*decisionlog.Logger, func(), error) {
-	var w io.Writer
-	closeFile := func() error { return nil }
-	switch ds.Sink {
+// openSink opens the decision log's sink: nil for "off". The returned
+// function closes it (after the adapter has written what it holds).
+func openSink(sink string) (io.Writer, func(), error) {
+	switch sink {
 	case "off":
 		return nil, func() {}, nil
 	case "stdout":
-		w = os.Stdout
+		return os.Stdout, func() {}, nil
 	case "stderr":
-		w = os.Stderr
-	default:
-		f, err := os.OpenFile(ds.Sink, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, nil, fmt.Errorf("decisionLog.sink: %w", err)
-		}
-		w, closeFile = f, f.Close
+		return os.Stderr, func() {}, nil
 	}
-	dl := decisionlog.New(w, ds.Buffer)
-	return dl, func() { dl.Close(); _ = closeFile() }, nil
+	f, err := os.OpenFile(sink, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decisionLog.sink: %w", err)
+	}
+	return f, func() { _ = f.Close() }, nil
+}
+
+// adapterError words the adapter's refusals as the configuration keys
+// they come from.
+func adapterError(err error) error {
+	var ce *backstage.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch ce.Part {
+	case backstage.PartDiscovery:
+		return fmt.Errorf("backstage discovery: %w", ce.Err)
+	case backstage.PartIdentity:
+		return fmt.Errorf("backstage tokens: %w", ce.Err)
+	case backstage.PartConditions:
+		return fmt.Errorf("backstage apply-conditions: %w", ce.Err)
+	case backstage.PartPluginKeys:
+		return renameKeys(ce.Err, func(name string) string { return "backstage.auth.pluginKeyStore.static." + name })
+	}
+	return err
 }
 
 // watchPolicies loads dir into h and keeps reloading it on changes until
@@ -238,64 +239,4 @@ func watchPolicies(ctx context.Context, h *host.Host, dir string, log *slog.Logg
 	if err := h.Watch(ctx, dir); err != nil {
 		log.Error("policies not loaded: no decisions until this is fixed (every request answers 503)", "dir", dir, "err", err)
 	}
-}
-
-// backstageOptions builds the Backstage integration: discovery, token
-// verification (user, plugin, jwks and legacy tokens), user info, the
-// apply-conditions client and, when it mints plugin tokens, their keys at
-// {basePath}/.backstage/auth/v1/jwks.json.
-func backstageOptions(st *settings, log *slog.Logger) ([]httpapi.Option, error) {
-	disc, err := discovery.New(st.Backstage.Discovery)
-	if err != nil {
-		return nil, fmt.Errorf("backstage discovery: %w", err)
-	}
-	if _, err := disc.BaseURL("auth"); err != nil {
-		log.Warn("backstage.baseUrl is not set and discovery lists no auth plugin: Backstage user and plugin tokens cannot be verified (static tokens still work)")
-	}
-	deps := identity.Deps{Discovery: disc}
-	tokens, err := identity.New(st.Backstage.Identity, deps)
-	if err != nil {
-		return nil, fmt.Errorf("backstage tokens: %w", err)
-	}
-	users, err := identity.NewUserInfo(st.Backstage.Identity, deps)
-	if err != nil {
-		return nil, fmt.Errorf("backstage user info: %w", err)
-	}
-	opts := []httpapi.Option{httpapi.WithTokens(tokens), httpapi.WithOwnership(users)}
-	var minter conditions.Minter
-	if st.Backstage.minting() {
-		m, err := newMinter(st, log)
-		if err != nil {
-			return nil, err
-		}
-		minter = m
-		opts = append(opts, httpapi.WithPluginKeys(m.KeysHandler()))
-	} else if st.Backstage.Conditions.Token == "" {
-		log.Warn("backstage.applyConditions.auth is static and backstage.applyConditions.token is not set: CONDITIONAL decisions for items with a resourceRef are DENY")
-	}
-	conds, err := conditions.New(st.Backstage.Conditions, disc, nil, minter, log)
-	if err != nil {
-		return nil, fmt.Errorf("backstage apply-conditions: %w", err)
-	}
-	return append(opts, httpapi.WithConditions(conds)), nil
-}
-
-// newMinter loads the plugin key store (or generates a key) for minting
-// apply-conditions tokens, and says which key signs. Errors name the key.
-func newMinter(st *settings, log *slog.Logger) (*pluginkeys.Minter, error) {
-	cfg := st.Backstage.PluginKeys
-	cfg.PluginID = st.Backstage.Identity.PluginID
-	m, err := pluginkeys.New(cfg, nil)
-	if err != nil {
-		return nil, renameKeys(err, func(name string) string { return "backstage.auth.pluginKeyStore.static." + name })
-	}
-	jwks := st.HTTP.BasePath + "/.backstage/auth/v1/jwks.json"
-	if m.Generated() {
-		log.Warn("apply-conditions: minting plugin tokens with an ES256 key generated in memory "+
-			"(backstage.auth.pluginKeyStore.type memory): tokens change at every restart, and several replicas "+
-			"need a static key store (backstage.auth.pluginKeyStore.type static)", "keyId", m.KeyID(), "jwks", jwks)
-	} else {
-		log.Info("apply-conditions: minting plugin tokens", "keyId", m.KeyID(), "keys", len(cfg.Keys), "jwks", jwks)
-	}
-	return m, nil
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdictpdp/verdict/host/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
 // Row 16 of reliability.md §5: slowloris headers, slow bodies and idle

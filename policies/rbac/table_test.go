@@ -11,7 +11,7 @@ import (
 )
 
 // table is testdata/cases.json: the decision table that this package, the
-// host (host/rbac_test.go) and the HTTP API (host/httpapi/rbac_test.go) run.
+// host (host/rbac_test.go) and the HTTP API (host/backstage/internal/httpapi/rbac_test.go) run.
 type table struct {
 	Setups   map[string]setup `json:"setups"`
 	Cases    []tcase          `json:"cases"`

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
 // loadFailing are the fixtures that must never load (spec/reliability.md §5

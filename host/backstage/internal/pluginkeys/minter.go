@@ -1,0 +1,246 @@
+package pluginkeys
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/backstage/internal/identity"
+)
+
+// Config configures a Minter.
+type Config struct {
+	// PluginID is Verdict's plugin id: the sub of minted tokens, and the
+	// plugin whose JWKS targets fetch. Default "permission".
+	PluginID string
+	// Keys is the static key store; the first key signs, all are
+	// published. Empty: an ES256 key generated in memory by New.
+	Keys []Key
+	// TokenTTL is how long a minted token is valid (less when its obo
+	// token expires sooner). Default 1 h, Backstage's.
+	TokenTTL time.Duration
+	// RenewBefore is how long before its expiry a cached token is
+	// replaced by a new one, so that a token never expires in flight.
+	// Default 5 min; it must be less than TokenTTL.
+	RenewBefore time.Duration
+	// CacheEntries bounds the token cache (one entry per target plugin and
+	// user token). Default 10000.
+	CacheEntries int
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{PluginID: "permission", TokenTTL: time.Hour, RenewBefore: 5 * time.Minute, CacheEntries: 10000}
+}
+
+// Validate reports every invalid field, one line each. It does not read
+// the key files: New does.
+func (c Config) Validate() error {
+	var errs []error
+	if c.PluginID == "" {
+		errs = append(errs, errors.New("pluginId: must not be empty"))
+	}
+	if c.TokenTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("tokenTTL: must be at least 1m, got %s", c.TokenTTL))
+	}
+	if c.RenewBefore < 0 || c.RenewBefore >= c.TokenTTL {
+		errs = append(errs, fmt.Errorf("renewBefore: must be at least 0 and less than tokenTTL, got %s", c.RenewBefore))
+	}
+	if c.CacheEntries <= 0 {
+		errs = append(errs, fmt.Errorf("cacheEntries: must be positive, got %d", c.CacheEntries))
+	}
+	errs = append(errs, validateKeys(c.Keys)...)
+	return errors.Join(errs...)
+}
+
+// Minter mints plugin tokens and serves their public keys. It is safe for
+// concurrent use.
+type Minter struct {
+	cfg       Config
+	keys      *keySet
+	generated bool
+	now       func() time.Time
+	cache     tokenCache
+}
+
+// New loads cfg's keys (or generates one when there are none) and returns
+// a Minter. now is the clock; nil means time.Now.
+func New(cfg Config, now func() time.Time) (*Minter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	m := &Minter{cfg: cfg, now: now, cache: tokenCache{entries: map[[sha256.Size]byte]cached{}, max: cfg.CacheEntries}}
+	var err error
+	if len(cfg.Keys) == 0 {
+		m.keys, err = generateKey()
+		m.generated = true
+	} else {
+		m.keys, err = loadKeys(cfg.Keys)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Generated reports whether the signing key was generated in memory (no
+// static keys configured).
+func (m *Minter) Generated() bool { return m.generated }
+
+// KeyID is the kid of the signing key.
+func (m *Minter) KeyID() string { return m.keys.kid }
+
+// KeysHandler serves the public keys as a JWKS ({"keys":[...]}), as
+// Backstage serves GET /.backstage/auth/v1/jwks.json.
+func (m *Minter) KeysHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(m.keys.jwks)
+	})
+}
+
+// Mint returns the bearer token for a call to targetPluginID on behalf of
+// onBehalfOf, as Backstage's getPluginRequestToken:
+//
+//   - a user: a plugin token whose obo is the user's limited token (the
+//     limited token of an on-behalf-of caller as is; one made from a full
+//     user token with identity.LimitedUserToken), expiring no later than
+//     the user's token;
+//   - a service, or nil (Verdict acting for itself, as on the native
+//     API): a plugin token without obo;
+//   - principal "none" (dev mode): "", meaning no Authorization header.
+func (m *Minter) Mint(_ context.Context, targetPluginID string, onBehalfOf *identity.Credentials) (string, error) {
+	var obo string
+	var oboExp time.Time
+	if onBehalfOf != nil {
+		switch onBehalfOf.Principal.Type {
+		case abi.PrincipalNone:
+			return "", nil
+		case abi.PrincipalUser:
+			if onBehalfOf.UserToken == "" {
+				return "", errors.New("user credentials without a token")
+			}
+			var err error
+			if obo, oboExp, err = identity.LimitedUserToken(onBehalfOf.UserToken); err != nil {
+				return "", err
+			}
+		case abi.PrincipalService:
+		default:
+			return "", fmt.Errorf("refusing to forward credentials for unknown principal type %q", onBehalfOf.Principal.Type)
+		}
+	}
+	now := m.now()
+	key := cacheKey(targetPluginID, obo)
+	if tok, ok := m.cache.get(key, now); ok {
+		return tok, nil
+	}
+	iat := now.Unix()
+	exp := now.Add(m.cfg.TokenTTL).Unix()
+	if obo != "" && !oboExp.IsZero() && oboExp.Unix() < exp {
+		exp = oboExp.Unix()
+	}
+	if exp <= iat {
+		return "", errors.New("the user's token has expired")
+	}
+	tok, err := m.sign(targetPluginID, obo, iat, exp)
+	if err != nil {
+		return "", err
+	}
+	m.cache.put(key, cached{token: tok, renewAt: time.Unix(exp, 0).Add(-m.cfg.RenewBefore)}, now)
+	return tok, nil
+}
+
+// claims are a plugin token's claims, in Backstage's order.
+type claims struct {
+	Sub string `json:"sub"`
+	Aud string `json:"aud"`
+	Iat int64  `json:"iat"`
+	Exp int64  `json:"exp"`
+	Obo string `json:"obo,omitempty"`
+}
+
+func (m *Minter) sign(target, obo string, iat, exp int64) (string, error) {
+	payload, err := json.Marshal(claims{Sub: m.cfg.PluginID, Aud: target, Iat: iat, Exp: exp, Obo: obo})
+	if err != nil {
+		return "", err
+	}
+	h := jws.NewHeaders()
+	if err := h.Set(jws.TypeKey, identity.TypPlugin); err != nil {
+		return "", err
+	}
+	if err := h.Set(jws.KeyIDKey, m.keys.kid); err != nil {
+		return "", err
+	}
+	tok, err := jws.Sign(payload, jws.WithKey(m.keys.alg, m.keys.priv, jws.WithProtectedHeaders(h)))
+	if err != nil {
+		return "", fmt.Errorf("sign plugin token: %w", err)
+	}
+	return string(tok), nil
+}
+
+// cacheKey hashes the target and obo token: the cache never holds a user
+// token in plain.
+func cacheKey(target, obo string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(target))
+	h.Write([]byte{0})
+	h.Write([]byte(obo))
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+type cached struct {
+	token   string
+	renewAt time.Time
+}
+
+// tokenCache holds minted tokens until they are due for renewal. It is
+// bounded: when full, due entries are swept, and if none were due the
+// table is dropped (tokens are re-minted on demand).
+type tokenCache struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]cached
+	max     int
+}
+
+func (c *tokenCache) get(k [sha256.Size]byte, now time.Time) (string, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || !now.Before(e.renewAt) {
+		return "", false
+	}
+	return e.token, true
+}
+
+func (c *tokenCache) put(k [sha256.Size]byte, e cached, now time.Time) {
+	if !now.Before(e.renewAt) {
+		return // due already (a user token about to expire): not worth keeping
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for key, old := range c.entries {
+			if !now.Before(old.renewAt) {
+				delete(c.entries, key)
+			}
+		}
+		if len(c.entries) >= c.max {
+			clear(c.entries)
+		}
+	}
+	c.entries[k] = e
+}
