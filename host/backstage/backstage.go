@@ -41,10 +41,14 @@ type Server struct {
 
 // New validates cfg, builds the engine and the integrations, and returns
 // the server. ctx bounds the engine's lifetime as host.New describes.
-// Errors name the part of Config that failed (see ConfigError).
+// Errors name the part of Config that failed (see ConfigError). A nil log
+// discards the adapter's and the engine's logs.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{}
 	if cfg.DecisionLog != nil {
