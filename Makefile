@@ -26,7 +26,7 @@ $(BIN): go.mod go.sum $(shell find abi host cmd -name '*.go' -not -name '*_test.
 # Every shipped policy, example and SDK module.
 policies: guests sdks
 
-# The demo directory of DESIGN §14: catalog-owner and a settings-driven allow-list.
+# The demo directory (README, "Quick start"): catalog-owner and a settings-driven allow-list.
 demo: guests examples/demo/allow-list.yaml
 	@mkdir -p build/demo
 	cp build/examples/catalog-owner.wasm build/examples/allow-list.wasm build/demo/

@@ -77,7 +77,7 @@ func (p *policy) resolve(pr *verdict.Principal) []int32 {
 }
 
 // decide answers one item; the numbers are the rules of
-// spec/rbac-plugin-semantics.md.
+// policies/rbac/SEMANTICS.md.
 func (p *policy) decide(pr *verdict.Principal, roles []int32, perm *verdict.Permission) verdict.Decision {
 	act := perm.Attributes.Action // rule 3
 	if act == "" {

@@ -1,9 +1,9 @@
 // Package reliability lets tests record the figures of Verdict's reliability
-// report (README, "Reliability"): one row per class of bad input in
-// ../shared/spec/reliability.md §5, each proved by a test that asserts the
-// behaviour and measures a figure.
+// report (README, "Reliability"): one row per class of bad input, each
+// proved by a test that asserts the behaviour and measures a figure.
 //
-// Tests never assert timings (DESIGN §14). They assert what Verdict does (413,
+// Tests never assert timings (DESIGN.md, "Tests assert outcomes, not
+// timings"). They assert what Verdict does (413,
 // DENY, closed connection, no ALLOW) and hand what they measured (latencies,
 // heap growth, counts) to Record. In a normal run Record only logs the figure;
 // `make reliability` sets VERDICT_RELIABILITY_OUT to a file, where Record
