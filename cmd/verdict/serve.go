@@ -227,7 +227,7 @@ func adapterError(err error) error {
 	case backstage.PartConditions:
 		return fmt.Errorf("backstage apply-conditions: %w", ce.Err)
 	case backstage.PartPluginKeys:
-		return renameKeys(ce.Err, func(name string) string { return "backstage.auth.pluginKeyStore.static." + name })
+		return renameKeys(ce.Err, pluginKeysKey)
 	}
 	return err
 }

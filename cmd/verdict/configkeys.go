@@ -1,14 +1,10 @@
 package main
 
-// The configuration keys: every key Verdict knows, and the setters that check
-// and apply each value.
+// The configuration keys: every key Verdict knows, the flag that sets it
+// and the setter that checks and applies its value (setters.go, lists.go).
+// defaults.yaml gives each key its default and documents it.
 
 import (
-	"fmt"
-	"math"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/verdictpdp/verdict/abi"
@@ -19,9 +15,22 @@ import (
 // its value is applied to settings.
 type field struct {
 	key  string
-	set  func(s *settings, v any) error
-	flag string // the flag that sets it, if any
+	set  setter
+	flag string  // the flag that sets it, if any
+	env  envList // how the environment writes it, when it is a list
 }
+
+// envList says how an environment variable writes a list-valued key.
+type envList int
+
+const (
+	// envString: the variable's value is given to the setter as a string.
+	envString envList = iota
+	// envYAMLList: a YAML flow sequence, "[...]".
+	envYAMLList
+	// envStringList: a YAML flow sequence, or comma-separated strings.
+	envStringList
+)
 
 // fields lists every key Verdict knows. Keys are camelCase; the
 // environment matches them case-insensitively.
@@ -30,7 +39,7 @@ var fields = []field{
 	{key: "server.basePath", set: str(func(s *settings, v string) { s.HTTP.BasePath = v })},
 	{key: "server.cors.origins", set: strs(func(s *settings, v []string) { s.HTTP.CORS.Origins = v })},
 	{key: "server.cors.credentials", set: boolean(func(s *settings, v bool) { s.HTTP.CORS.Credentials = v })},
-	{key: "server.trustedSubjects", set: strs(func(s *settings, v []string) { s.HTTP.TrustedSubjects = v })},
+	{key: "server.trustedSubjects", env: envStringList, set: strs(func(s *settings, v []string) { s.HTTP.TrustedSubjects = v })},
 	{key: "server.limits.bodyBytes", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytes = int64(v) })},
 	{key: "server.limits.bodyBytesInFlight", set: integer(func(s *settings, v int) { s.HTTP.Limits.BodyBytesInFlight = int64(v) })},
 	{key: "server.limits.batchItems", set: integer(func(s *settings, v int) { s.HTTP.Limits.BatchItems = v })},
@@ -78,7 +87,7 @@ var fields = []field{
 	{key: "policies.quarantine.window", set: duration(func(s *settings, v time.Duration) { s.Host.QuarantineWindow = v })},
 	{key: "policies.claims", set: setClaims},
 	{key: "backstage.baseUrl", set: str(func(s *settings, v string) { s.Backstage.Discovery.BaseURL = v })},
-	{key: "backstage.discovery.endpoints", set: setEndpoints},
+	{key: "backstage.discovery.endpoints", env: envYAMLList, set: setEndpoints},
 	{key: "backstage.timeout", set: duration(func(s *settings, v time.Duration) {
 		s.Backstage.Identity.Timeout = v
 		s.Backstage.Conditions.Timeout = v
@@ -87,10 +96,10 @@ var fields = []field{
 	{key: "backstage.applyConditions.maxBodyBytes", set: integer(func(s *settings, v int) { s.Backstage.Conditions.MaxBodyBytes = v })},
 	{key: "backstage.applyConditions.auth", set: enum([]string{authAuto, authStatic, authPluginToken},
 		func(s *settings, v string) { s.Backstage.ConditionsAuth = v })},
-	{key: "backstage.auth.externalAccess", set: setExternalAccess},
+	{key: "backstage.auth.externalAccess", env: envYAMLList, set: setExternalAccess},
 	{key: "backstage.auth.pluginKeyStore.type", set: enum([]string{keyStoreMemory, keyStoreStatic},
 		func(s *settings, v string) { s.Backstage.KeyStoreType = v })},
-	{key: "backstage.auth.pluginKeyStore.static.keys", set: setPluginKeys},
+	{key: "backstage.auth.pluginKeyStore.static.keys", env: envYAMLList, set: setPluginKeys},
 	{key: "backstage.auth.dangerouslyDisableDefaultAuthPolicy", flag: "dev",
 		set: boolean(func(s *settings, v bool) { s.HTTP.DevMode = v })},
 	{key: "decisionLog.sink", set: str(func(s *settings, v string) { s.DecisionLog.Sink = v })},
@@ -105,6 +114,7 @@ var fields = []field{
 // library default".
 var optionalKeys = []string{"policies.limits.instances", "policies.limits.concurrentCalls"}
 
+// fieldByKey returns the field of key, spelled exactly.
 func fieldByKey(key string) (field, bool) {
 	for _, f := range fields {
 		if f.key == key {
@@ -112,127 +122,4 @@ func fieldByKey(key string) (field, bool) {
 		}
 	}
 	return field{}, false
-}
-
-// Value converters: each returns a setter that checks the raw value's type
-// and reports a one-line error naming the value.
-
-func str(apply func(*settings, string)) func(*settings, any) error {
-	return func(s *settings, v any) error {
-		switch x := v.(type) {
-		case string:
-			apply(s, x)
-		case nil:
-			apply(s, "")
-		default:
-			return fmt.Errorf("%v is not a string", v)
-		}
-		return nil
-	}
-}
-
-func enum(values []string, apply func(*settings, string)) func(*settings, any) error {
-	return func(s *settings, v any) error {
-		x, ok := v.(string)
-		if !ok || !slices.Contains(values, x) {
-			return fmt.Errorf("%s is not one of %s", quote(v), strings.Join(values, ", "))
-		}
-		apply(s, x)
-		return nil
-	}
-}
-
-func duration(apply func(*settings, time.Duration)) func(*settings, any) error {
-	return func(s *settings, v any) error {
-		x, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s is not a duration (write it with a unit, e.g. 500ms or 2s)", quote(v))
-		}
-		d, err := time.ParseDuration(x)
-		if err != nil {
-			return fmt.Errorf("%s is not a duration (write it with a unit, e.g. 500ms or 2s)", quote(v))
-		}
-		apply(s, d)
-		return nil
-	}
-}
-
-func integer(apply func(*settings, int)) func(*settings, any) error {
-	return func(s *settings, v any) error {
-		var n int
-		switch x := v.(type) {
-		case int:
-			n = x
-		case int64:
-			n = int(x)
-		case uint64:
-			if x > math.MaxInt {
-				return fmt.Errorf("%v is too large", x)
-			}
-			n = int(x)
-		case float64:
-			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
-				return fmt.Errorf("%v is not an integer", x)
-			}
-			n = int(x)
-		case string:
-			i, err := strconv.Atoi(strings.TrimSpace(x))
-			if err != nil {
-				return fmt.Errorf("%q is not an integer", x)
-			}
-			n = i
-		default:
-			return fmt.Errorf("%s is not an integer", quote(v))
-		}
-		apply(s, n)
-		return nil
-	}
-}
-
-func boolean(apply func(*settings, bool)) func(*settings, any) error {
-	return func(s *settings, v any) error {
-		switch x := v.(type) {
-		case bool:
-			apply(s, x)
-		case string:
-			b, err := strconv.ParseBool(strings.TrimSpace(x))
-			if err != nil {
-				return fmt.Errorf("%q is not true or false", x)
-			}
-			apply(s, b)
-		default:
-			return fmt.Errorf("%s is not true or false", quote(v))
-		}
-		return nil
-	}
-}
-
-func strs(apply func(*settings, []string)) func(*settings, any) error {
-	return func(s *settings, v any) error {
-		if v == nil {
-			apply(s, nil)
-			return nil
-		}
-		list, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s is not a list of strings", quote(v))
-		}
-		var out []string
-		for i, e := range list {
-			x, ok := e.(string)
-			if !ok {
-				return fmt.Errorf("[%d]: %s is not a string", i, quote(e))
-			}
-			out = append(out, x)
-		}
-		apply(s, out)
-		return nil
-	}
-}
-
-func quote(v any) string {
-	if s, ok := v.(string); ok {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprintf("%v", v)
 }
