@@ -20,16 +20,6 @@ import (
 //go:embed defaults.yaml
 var defaultsYAML []byte
 
-// addConfigFlags declares the flags that set configuration keys.
-func addConfigFlags(fs *pflag.FlagSet) {
-	fs.String("config", "", "configuration file (YAML or JSON); also VERDICT_CONFIG")
-	fs.String("listen", "", "address to listen on (server.listen, default 127.0.0.1:7008)")
-	fs.String("policies", "", "directory of policy modules (policies.dir, default policies)")
-	fs.Bool("dev", false, "dev mode: no token needed, /v1/* open (backstage.auth.dangerouslyDisableDefaultAuthPolicy)")
-	fs.String("log-level", "", "debug, info, warn or error (log.level, default info)")
-	fs.String("log-format", "", "text or json (log.format, default text)")
-}
-
 // loadSettings builds the configuration from the embedded defaults, the
 // config file (--config or VERDICT_CONFIG), the environment and the flags
 // of fs (already parsed), in increasing precedence, and validates it.
