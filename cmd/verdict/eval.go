@@ -41,7 +41,7 @@ func addEvalFlags(fs *pflag.FlagSet) evalOptions {
 	return evalOptions{
 		principal: fs.String("principal", "", "who asks: none, service:SUBJECT, user:default/NAME[,OWNERSHIP-REF...] or a JSON object (default: the request's principal, else none)"),
 		explain:   fs.Bool("explain", false, "show every module's answer and reason, and the criteria of CONDITIONAL answers"),
-		output:    fs.String("output", "text", "text or json"),
+		output:    addOutputFlag(fs),
 	}
 }
 
