@@ -76,6 +76,7 @@ var fuzzRows = map[string]int{
 	"FuzzParseYAML":         0,
 }
 
+// main renders the figures of the command line to standard output.
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)

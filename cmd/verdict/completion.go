@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// completionUsage is `verdict completion --help`.
 const completionUsage = `Usage: verdict completion bash|zsh
 
 Prints a shell completion script for verdict's commands and flags.

@@ -1,8 +1,9 @@
 package main
 
 // The configuration keys: every key Verdict knows, the flag that sets it
-// and the setter that checks and applies its value (setters.go, lists.go).
-// defaults.yaml gives each key its default and documents it.
+// and the setter that checks and applies its value (setters.go,
+// configlists.go). defaults.yaml gives each key its default and documents
+// it.
 
 import (
 	"time"

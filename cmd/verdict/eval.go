@@ -14,6 +14,7 @@ import (
 	"github.com/verdictpdp/verdict/host"
 )
 
+// evalUsage is `verdict eval --help`, before the flags.
 const evalUsage = `Usage: verdict eval [flags] POLICIES [REQUEST.json]
 
 Decides a request against POLICIES (a policy directory, or one NAME.wasm

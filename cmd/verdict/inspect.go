@@ -12,6 +12,7 @@ import (
 	"github.com/verdictpdp/verdict/host"
 )
 
+// inspectUsage is `verdict inspect --help`, before the flags.
 const inspectUsage = `Usage: verdict inspect [flags] FILE.wasm...
 
 Examines each module the way serve would load it (with the settings file and

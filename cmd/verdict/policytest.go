@@ -14,6 +14,7 @@ import (
 	"github.com/verdictpdp/verdict/host"
 )
 
+// testUsage is `verdict test --help`, before the flags.
 const testUsage = `Usage: verdict test [flags] [DIR...]
 
 Runs the policy tests in DIR (default .): every *.test.yaml file, found

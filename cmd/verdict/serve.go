@@ -20,6 +20,7 @@ import (
 	"github.com/verdictpdp/verdict/host/backstage"
 )
 
+// serveUsage is `verdict serve --help`, before the flags.
 const serveUsage = `Usage: verdict serve [flags]
 
 Runs the HTTP server: Backstage's POST {basePath}/authorize and GET

@@ -1,8 +1,8 @@
 package main
 
 // Parsing a key whose value is a list of objects: objectList walks the
-// list and checks each entry's keys, the key's setter (listkeys.go) reads
-// one entry.
+// list and checks each entry's keys; the key's setter (configlists.go)
+// reads one entry.
 
 import (
 	"errors"

@@ -2,7 +2,7 @@ package main
 
 // The keys whose value is a list of objects: discovery endpoints, module
 // claims, external access and plugin signing keys. Each setter reads one
-// entry; objectList (lists.go) walks the list and places errors.
+// entry; objectList (objectlist.go) walks the list and places errors.
 
 import (
 	"errors"
