@@ -61,7 +61,11 @@ func evalCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return configError(stderr, err)
 	}
-	p, items, err := evalInput(fs.Arg(1), stdin, *opts.principal)
+	request := "-"
+	if fs.NArg() == 2 {
+		request = fs.Arg(1)
+	}
+	p, items, err := evalInput(request, stdin, *opts.principal)
 	if err != nil {
 		fmt.Fprintf(stderr, "verdict eval: %v\n", err)
 		return exitUsage
@@ -81,12 +85,11 @@ func evalCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	return exitOK
 }
 
-// evalInput reads the request in file ("" or "-": stdin) and the
-// principal that asks: principal when given, else the request's, else
-// none.
+// evalInput reads the request in file ("-": stdin) and the principal that
+// asks: principal when given, else the request's, else none.
 func evalInput(file string, stdin io.Reader, principal string) (abi.Principal, []requestItem, error) {
 	in := stdin
-	if file != "" && file != "-" {
+	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
 			return abi.Principal{}, nil, err
