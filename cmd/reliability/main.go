@@ -1,14 +1,16 @@
-// Command reliability renders the figures that `make reliability` collects
-// into the table of the README's reliability report: one section per class
-// of bad input of ../shared/spec/reliability.md §5, listing each figure with
-// the test that measured it, and the execution counts of the fuzz targets.
+// Command reliability turns the figures that tests record into the table
+// behind README.md's "Reliability" section: one row per figure, under the
+// number and class of bad input of that section's table, with the test
+// that measured it, and the execution counts of the fuzz targets.
 //
 // Usage:
 //
 //	reliability FIGURES.jsonl [FUZZLOG...]
 //
-// FIGURES.jsonl holds the lines internal/testing/reliability.Record appended; each
-// FUZZLOG is the output of one `go test -fuzz` run, named TARGET.log.
+// FIGURES.jsonl holds the lines internal/testing/reliability.Record
+// appended (`make reliability` writes build/reliability/figures.jsonl);
+// each FUZZLOG is the output of one `go test -fuzz` run, named TARGET.log
+// or PKG.TARGET.log (build/fuzz/*.log).
 package main
 
 import (
@@ -27,8 +29,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// classes names the rows of reliability.md §5; row 0 holds figures that
-// belong to no single row.
+// classes names the rows of README.md's "Reliability" table by number;
+// row 0 holds figures that belong to no single row.
 var classes = map[int]string{
 	0:  "Across rows",
 	1:  "Malformed JSON",
@@ -74,6 +76,7 @@ var fuzzRows = map[string]int{
 	"FuzzParseYAML":         0,
 }
 
+// main renders the figures of the command line to standard output.
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
@@ -81,6 +84,7 @@ func main() {
 	}
 }
 
+// run renders the figures of args (FIGURES.jsonl, then FUZZLOG files) to w.
 func run(args []string, w io.Writer) error {
 	if len(args) < 1 {
 		return fmt.Errorf("usage: reliability FIGURES.jsonl [FUZZLOG...]")
@@ -141,31 +145,42 @@ func readFuzzLog(path string) (reliability.Figure, error) {
 		return reliability.Figure{}, fmt.Errorf("%s: no fuzz progress line (did the run fail?)", path)
 	}
 	last := m[len(m)-1]
-	verdict := "no failure"
-	switch {
-	case !strings.Contains(string(data), "--- FAIL"):
-	case !strings.Contains(string(data), "Failing input written to") &&
-		strings.Contains(string(data), "\n    context deadline exceeded\n"):
-		// make fuzz passes these: Go's coordinator, not the target, failed.
-		verdict = "no failure (ended by go.dev/issue/75804)"
-	default:
-		verdict = "FAILED"
-	}
-	// The last line's own rate is often 0/s (printed as the run stops), so
-	// the rate given is the run's average.
-	rate := last[3]
-	if d, err := time.ParseDuration(last[1]); err == nil && d > 0 {
-		if n, err := strconv.ParseFloat(last[2], 64); err == nil {
-			rate = strconv.Itoa(int(n / d.Seconds()))
-		}
-	}
+	elapsed, execs := last[1], last[2]
 	return reliability.Figure{
 		Row:     fuzzRows[target],
 		Test:    target,
 		Measure: "fuzz executions",
-		Value:   fmt.Sprintf("%s in %s (%s/s), %s", last[2], last[1], rate, verdict),
+		Value:   fmt.Sprintf("%s in %s (%s/s), %s", execs, elapsed, averageRate(elapsed, execs, last[3]), fuzzOutcome(string(data))),
 		Full:    true,
 	}, nil
+}
+
+// fuzzOutcome says whether a fuzz run's log shows a failure of the target.
+func fuzzOutcome(log string) string {
+	switch {
+	case !strings.Contains(log, "--- FAIL"):
+		return "no failure"
+	case !strings.Contains(log, "Failing input written to") &&
+		strings.Contains(log, "\n    context deadline exceeded\n"):
+		// make fuzz passes these: Go's coordinator, not the target, failed.
+		return "no failure (ended by go.dev/issue/75804)"
+	}
+	return "FAILED"
+}
+
+// averageRate is execs per second over elapsed, or the progress line's own
+// rate when they do not parse. The last line's own rate is often 0/s
+// (printed as the run stops), so the run's average is given instead.
+func averageRate(elapsed, execs, lastRate string) string {
+	d, err := time.ParseDuration(elapsed)
+	if err != nil || d <= 0 {
+		return lastRate
+	}
+	n, err := strconv.ParseFloat(execs, 64)
+	if err != nil {
+		return lastRate
+	}
+	return strconv.Itoa(int(n / d.Seconds()))
 }
 
 // render writes one markdown table: row, class, measure, figure, test.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/verdictpdp/verdict/host"
 )
 
+// evalUsage is `verdict eval --help`, before the flags.
 const evalUsage = `Usage: verdict eval [flags] POLICIES [REQUEST.json]
 
 Decides a request against POLICIES (a policy directory, or one NAME.wasm
@@ -30,85 +30,112 @@ CONDITIONAL, which serve would resolve through the owning plugin.
 Flags:
 `
 
+// evalOptions are eval's own flags.
+type evalOptions struct {
+	principal *string
+	explain   *bool
+	output    *string
+}
+
+// addEvalFlags declares eval's own flags.
+func addEvalFlags(fs *pflag.FlagSet) evalOptions {
+	return evalOptions{
+		principal: fs.String("principal", "", "who asks: none, service:SUBJECT, user:default/NAME[,OWNERSHIP-REF...] or a JSON object (default: the request's principal, else none)"),
+		explain:   fs.Bool("explain", false, "show every module's answer and reason, and the criteria of CONDITIONAL answers"),
+		output:    addOutputFlag(fs),
+	}
+}
+
 // evalCommand is `verdict eval`.
 func evalCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	fs := pflag.NewFlagSet("eval", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	addConfigFlags(fs)
-	principal := fs.String("principal", "", "who asks: none, service:SUBJECT, user:default/NAME[,OWNERSHIP-REF...] or a JSON object (default: the request's principal, else none)")
-	explain := fs.Bool("explain", false, "show every module's answer and reason, and the criteria of CONDITIONAL answers")
-	output := fs.String("output", "text", "text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, evalUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "verdict eval: %v\n", err)
-		return exitUsage
+	fs := newFlagSet("eval")
+	opts := addEvalFlags(fs)
+	if code, done := parseFlags(fs, args, evalUsage, stdout, stderr); done {
+		return code
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 || (*output != "text" && *output != "json") {
+	if fs.NArg() < 1 || fs.NArg() > 2 || (*opts.output != "text" && *opts.output != "json") {
 		fmt.Fprint(stderr, evalUsage)
 		return exitUsage
 	}
 	st, err := loadSettings(fs, environ)
 	if err != nil {
-		fmt.Fprintf(stderr, "verdict: config: %v\n", err)
+		return configError(stderr, err)
+	}
+	request := "-"
+	if fs.NArg() == 2 {
+		request = fs.Arg(1)
+	}
+	p, items, err := evalInput(request, stdin, *opts.principal)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict eval: %v\n", err)
 		return exitUsage
 	}
+	results, gen, err := evaluate(ctx, st.Host, fs.Arg(0), p, items)
+	if err != nil {
+		fmt.Fprintf(stderr, "verdict eval: %v\n", err)
+		return exitRuntime
+	}
+	if *opts.output == "json" {
+		printEvalJSON(stdout, gen, p, results)
+		return exitOK
+	}
+	for _, r := range results {
+		printResult(stdout, r, *opts.explain)
+	}
+	return exitOK
+}
+
+// evalInput reads the request in file ("-": stdin) and the principal that
+// asks: principal when given, else the request's, else none.
+func evalInput(file string, stdin io.Reader, principal string) (abi.Principal, []requestItem, error) {
 	in := stdin
-	if fs.NArg() == 2 && fs.Arg(1) != "-" {
-		f, err := os.Open(fs.Arg(1))
+	if file != "-" {
+		f, err := os.Open(file)
 		if err != nil {
-			fmt.Fprintf(stderr, "verdict eval: %v\n", err)
-			return exitUsage
+			return abi.Principal{}, nil, err
 		}
 		defer f.Close()
 		in = f
 	}
 	reqPrincipal, items, err := readRequest(in)
 	if err != nil {
-		fmt.Fprintf(stderr, "verdict eval: %s: %v\n", nameOr(fs.Arg(1), "standard input"), err)
-		return exitUsage
+		return abi.Principal{}, nil, fmt.Errorf("%s: %w", nameOr(file, "standard input"), err)
 	}
 	p := abi.Principal{Type: abi.PrincipalNone}
 	if reqPrincipal != nil {
 		p = *reqPrincipal
 	}
-	if *principal != "" {
-		if p, err = parsePrincipal(*principal); err != nil {
-			fmt.Fprintf(stderr, "verdict eval: %v\n", err)
-			return exitUsage
+	if principal != "" {
+		if p, err = parsePrincipal(principal); err != nil {
+			return abi.Principal{}, nil, err
 		}
 	}
-	h, err := openPolicies(ctx, st.Host, fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "verdict eval: %s: %v\n", fs.Arg(0), err)
-		return exitRuntime
-	}
-	defer h.Close(ctx)
-	results, gen, err := decideItems(ctx, h, p, items)
-	if err != nil {
-		fmt.Fprintf(stderr, "verdict eval: %v\n", err)
-		return exitRuntime
-	}
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
-			Generation uint64        `json:"generation"`
-			Principal  abi.Principal `json:"principal"`
-			Items      []evalResult  `json:"items"`
-		}{gen, p, results})
-		return exitOK
-	}
-	for _, r := range results {
-		printResult(stdout, r, *explain)
-	}
-	return exitOK
+	return p, items, nil
 }
 
+// evaluate loads policies (a directory or one module) into a host of its
+// own and decides items for p.
+func evaluate(ctx context.Context, cfg host.Config, policies string, p abi.Principal, items []requestItem) ([]evalResult, uint64, error) {
+	h, err := openPolicies(ctx, cfg, policies)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", policies, err)
+	}
+	defer h.Close(ctx)
+	return decideItems(ctx, h, p, items)
+}
+
+// printEvalJSON writes eval's answers as one indented JSON object.
+func printEvalJSON(w io.Writer, gen uint64, p abi.Principal, results []evalResult) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(struct {
+		Generation uint64        `json:"generation"`
+		Principal  abi.Principal `json:"principal"`
+		Items      []evalResult  `json:"items"`
+	}{gen, p, results})
+}
+
+// nameOr is s, or def for "" and "-" (standard input).
 func nameOr(s, def string) string {
 	if s == "" || s == "-" {
 		return def
@@ -156,6 +183,8 @@ func decideItems(ctx context.Context, h *host.Host, p abi.Principal, items []req
 	return out, ds.Generation, nil
 }
 
+// printResult writes one answer as a line; with explain, the conditions
+// and every module's answer under it.
 func printResult(w io.Writer, r evalResult, explain bool) {
 	what := r.Permission
 	if r.ResourceRef != nil {

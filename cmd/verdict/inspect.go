@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/verdictpdp/verdict/host"
 )
 
+// inspectUsage is `verdict inspect --help`, before the flags.
 const inspectUsage = `Usage: verdict inspect [flags] FILE.wasm...
 
 Examines each module the way serve would load it (with the settings file and
@@ -24,21 +24,17 @@ file would load, 1 otherwise.
 Flags:
 `
 
+// addOutputFlag declares --output (text or json), of eval and inspect.
+func addOutputFlag(fs *pflag.FlagSet) *string {
+	return fs.String("output", "text", "text or json")
+}
+
 // inspectCommand is `verdict inspect`.
 func inspectCommand(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
-	fs := pflag.NewFlagSet("inspect", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	addConfigFlags(fs)
-	output := fs.String("output", "text", "text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, inspectUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "verdict inspect: %v\n", err)
-		return exitUsage
+	fs := newFlagSet("inspect")
+	output := addOutputFlag(fs)
+	if code, done := parseFlags(fs, args, inspectUsage, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() == 0 || (*output != "text" && *output != "json") {
 		fmt.Fprint(stderr, inspectUsage)
@@ -46,8 +42,7 @@ func inspectCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	st, err := loadSettings(fs, environ)
 	if err != nil {
-		fmt.Fprintf(stderr, "verdict: config: %v\n", err)
-		return exitUsage
+		return configError(stderr, err)
 	}
 	code := exitOK
 	var all []host.Inspection
@@ -58,21 +53,28 @@ func inspectCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		all = append(all, in)
 	}
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(all)
-		return code
-	}
-	for i, in := range all {
-		if i > 0 {
-			fmt.Fprintln(stdout)
-		}
-		printInspection(stdout, in)
-	}
+	printInspections(stdout, all, *output)
 	return code
 }
 
+// printInspections writes the inspections as indented JSON, or as text
+// separated by blank lines.
+func printInspections(w io.Writer, all []host.Inspection, output string) {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(all)
+		return
+	}
+	for i, in := range all {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		printInspection(w, in)
+	}
+}
+
+// printInspection writes one module's inspection as text.
 func printInspection(w io.Writer, in host.Inspection) {
 	fmt.Fprintf(w, "%s\n  size     %d bytes, sha256 %s\n", in.File, in.Size, in.SHA256)
 	seal := "not sealed"

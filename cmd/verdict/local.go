@@ -86,6 +86,7 @@ func parsePrincipal(s string) (abi.Principal, error) {
 	return abi.Principal{}, fmt.Errorf("principal %q: want none, service:SUBJECT, user:default/NAME[,group:default/TEAM...] or a JSON object", s)
 }
 
+// checkPrincipal checks that p has what its type needs.
 func checkPrincipal(p abi.Principal) error {
 	switch p.Type {
 	case abi.PrincipalUser:

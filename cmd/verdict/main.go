@@ -35,6 +35,7 @@ const (
 	exitUsage   = 2
 )
 
+// main runs the command of os.Args; SIGINT and SIGTERM end it gracefully.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
@@ -42,6 +43,7 @@ func main() {
 	os.Exit(code)
 }
 
+// usage is `verdict --help`: the commands.
 const usage = `verdict: an authorization service whose policies are WebAssembly modules.
 
 Usage:

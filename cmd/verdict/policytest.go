@@ -2,24 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 
-	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
 )
 
+// testUsage is `verdict test --help`, before the flags.
 const testUsage = `Usage: verdict test [flags] [DIR...]
 
 Runs the policy tests in DIR (default .): every *.test.yaml file, found
@@ -45,49 +40,45 @@ what differs, then "N passed, M failed"; exits 1 when a case fails.
 Flags:
 `
 
-// testFile is one *.test.yaml file.
-type testFile struct {
-	Policies string     `yaml:"policies"`
-	Tests    []testCase `yaml:"tests"`
-}
-
-type testCase struct {
-	Name      string     `yaml:"name"`
-	Principal any        `yaml:"principal"`
-	Items     []testItem `yaml:"items"`
-}
-
-type testItem struct {
-	ID          string         `yaml:"id"`
-	Permission  map[string]any `yaml:"permission"`
-	ResourceRef any            `yaml:"resourceRef"`
-	Want        string         `yaml:"want"`
-	Reason      *string        `yaml:"reason"`
-	Conditions  any            `yaml:"conditions"`
-}
-
 // testCommand is `verdict test`.
 func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
-	flags := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	flags.SetOutput(io.Discard)
-	addConfigFlags(flags)
-	verbose := flags.BoolP("verbose", "v", false, "print passing cases too")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, testUsage)
-			flags.SetOutput(stdout)
-			flags.PrintDefaults()
-			return exitOK
-		}
+	fs := newFlagSet("test")
+	verbose := addTestFlags(fs)
+	if code, done := parseFlags(fs, args, testUsage, stdout, stderr); done {
+		return code
+	}
+	st, err := loadSettings(fs, environ)
+	if err != nil {
+		return configError(stderr, err)
+	}
+	files, err := findAllTests(fs.Args())
+	if err != nil {
 		fmt.Fprintf(stderr, "verdict test: %v\n", err)
 		return exitUsage
 	}
-	st, err := loadSettings(flags, environ)
-	if err != nil {
-		fmt.Fprintf(stderr, "verdict: config: %v\n", err)
-		return exitUsage
+	r := &testRunner{cfg: st.Host, out: stdout, verbose: *verbose, hosts: map[string]*host.Host{}}
+	defer r.close(ctx)
+	for _, file := range files {
+		if err := r.runFile(ctx, file); err != nil {
+			fmt.Fprintf(stdout, "FAIL %s: %v\n", file, err)
+			r.failed++
+		}
 	}
-	dirs := flags.Args()
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", r.passed, r.failed)
+	if r.failed > 0 {
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// addTestFlags declares test's own flag, --verbose.
+func addTestFlags(fs *pflag.FlagSet) *bool {
+	return fs.BoolP("verbose", "v", false, "print passing cases too")
+}
+
+// findAllTests lists the test files under each of dirs (default "."); none
+// at all is an error.
+func findAllTests(dirs []string) ([]string, error) {
 	if len(dirs) == 0 {
 		dirs = []string{"."}
 	}
@@ -95,36 +86,14 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer, e
 	for _, d := range dirs {
 		found, err := findTests(d)
 		if err != nil {
-			fmt.Fprintf(stderr, "verdict test: %v\n", err)
-			return exitUsage
+			return nil, err
 		}
 		files = append(files, found...)
 	}
 	if len(files) == 0 {
-		fmt.Fprintf(stderr, "verdict test: no *.test.yaml files in %s\n", strings.Join(dirs, ", "))
-		return exitUsage
+		return nil, fmt.Errorf("no *.test.yaml files in %s", strings.Join(dirs, ", "))
 	}
-	hosts := map[string]*host.Host{}
-	defer func() {
-		for _, h := range hosts {
-			_ = h.Close(ctx)
-		}
-	}()
-	passed, failed := 0, 0
-	for _, file := range files {
-		p, f, err := runTestFile(ctx, st.Host, hosts, file, stdout, *verbose)
-		passed += p
-		failed += f
-		if err != nil {
-			fmt.Fprintf(stdout, "FAIL %s: %v\n", file, err)
-			failed++
-		}
-	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
-	if failed > 0 {
-		return exitRuntime
-	}
-	return exitOK
+	return files, nil
 }
 
 // findTests lists the *.test.yaml and *.test.yml files under dir, skipping
@@ -147,37 +116,35 @@ func findTests(dir string) ([]string, error) {
 	return out, err
 }
 
-// runTestFile runs one file's cases and returns how many passed and failed.
-// An error means the file could not be run at all.
-func runTestFile(ctx context.Context, cfg host.Config, hosts map[string]*host.Host, file string, w io.Writer, verbose bool) (int, int, error) {
-	raw, err := os.ReadFile(file)
+// testRunner runs test files, printing each failing case (and with
+// verbose each passing one) to out and counting them. Each policy
+// directory is loaded once, into a host of its own.
+type testRunner struct {
+	cfg            host.Config
+	out            io.Writer
+	verbose        bool
+	hosts          map[string]*host.Host // by policy directory
+	passed, failed int
+}
+
+// close closes the hosts r opened.
+func (r *testRunner) close(ctx context.Context) {
+	for _, h := range r.hosts {
+		_ = h.Close(ctx)
+	}
+}
+
+// runFile runs one file's cases. An error means the file could not be run
+// at all.
+func (r *testRunner) runFile(ctx context.Context, file string) error {
+	tf, err := readTestFile(file)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	var tf testFile
-	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&tf); err != nil {
-		return 0, 0, err
+	h, err := r.host(ctx, tf.policyDir(file))
+	if err != nil {
+		return err
 	}
-	if len(tf.Tests) == 0 {
-		return 0, 0, errors.New("no tests")
-	}
-	dir := filepath.Dir(file)
-	switch {
-	case filepath.IsAbs(tf.Policies):
-		dir = tf.Policies
-	case tf.Policies != "":
-		dir = filepath.Join(dir, tf.Policies)
-	}
-	h := hosts[dir]
-	if h == nil {
-		if h, err = openPolicies(ctx, cfg, dir); err != nil {
-			return 0, 0, fmt.Errorf("policies %s: %w", dir, err)
-		}
-		hosts[dir] = h
-	}
-	passed, failed := 0, 0
 	for i, tc := range tf.Tests {
 		name := tc.Name
 		if name == "" {
@@ -187,106 +154,38 @@ func runTestFile(ctx context.Context, cfg host.Config, hosts map[string]*host.Ho
 		if err != nil {
 			problems = []string{err.Error()}
 		}
-		if len(problems) > 0 {
-			failed++
-			fmt.Fprintf(w, "FAIL %s: %s\n", file, name)
-			for _, p := range problems {
-				fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(p, "\n", "\n    "))
-			}
-			continue
-		}
-		passed++
-		if verbose {
-			fmt.Fprintf(w, "ok   %s: %s\n", file, name)
-		}
+		r.report(file, name, problems)
 	}
-	return passed, failed, nil
+	return nil
 }
 
-// runCase decides one case and lists what differs from its expectations.
-func runCase(ctx context.Context, h *host.Host, tc testCase) ([]string, error) {
-	p := abi.Principal{Type: abi.PrincipalNone}
-	switch v := tc.Principal.(type) {
-	case nil:
-	case string:
-		var err error
-		if p, err = parsePrincipal(v); err != nil {
-			return nil, err
-		}
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("principal: %w", err)
-		}
-		if p, err = parsePrincipal(string(b)); err != nil {
-			return nil, err
-		}
+// host returns the host of policy directory dir, loading it the first
+// time.
+func (r *testRunner) host(ctx context.Context, dir string) (*host.Host, error) {
+	if h := r.hosts[dir]; h != nil {
+		return h, nil
 	}
-	if len(tc.Items) == 0 {
-		return nil, errors.New("no items")
-	}
-	items := make([]requestItem, len(tc.Items))
-	for i, ti := range tc.Items {
-		perm, err := json.Marshal(ti.Permission)
-		if err != nil {
-			return nil, err
-		}
-		it := requestItem{ID: ti.ID}
-		if err := json.Unmarshal(perm, &it.Permission); err != nil {
-			return nil, fmt.Errorf("items[%d].permission: %w", i, err)
-		}
-		if ti.ResourceRef != nil {
-			if it.ResourceRef, err = json.Marshal(ti.ResourceRef); err != nil {
-				return nil, err
-			}
-		}
-		if err := it.check(); err != nil {
-			return nil, fmt.Errorf("items[%d]: %w", i, err)
-		}
-		want := abi.Result(ti.Want)
-		if want != abi.Allow && want != abi.Deny && want != abi.Conditional {
-			return nil, fmt.Errorf("items[%d]: want %q is not ALLOW, DENY or CONDITIONAL", i, ti.Want)
-		}
-		items[i] = it
-	}
-	results, _, err := decideItems(ctx, h, p, items)
+	h, err := openPolicies(ctx, r.cfg, dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("policies %s: %w", dir, err)
 	}
-	var problems []string
-	k := 0
-	for i, ti := range tc.Items {
-		for range items[i].queries() {
-			r := results[k]
-			k++
-			what := fmt.Sprintf("items[%d] %s", i, r.Permission)
-			if r.ResourceRef != nil {
-				what += " on " + *r.ResourceRef
-			}
-			if string(r.Result) != ti.Want {
-				problems = append(problems, fmt.Sprintf("%s: got %s, want %s (reason: %s)", what, r.Result, ti.Want, r.Reason))
-				continue
-			}
-			if ti.Reason != nil && r.Reason != *ti.Reason {
-				problems = append(problems, fmt.Sprintf("%s: reason\n  got:  %q\n  want: %q", what, r.Reason, *ti.Reason))
-			}
-			if ti.Conditions != nil {
-				got, _ := json.Marshal(r.Conditions)
-				wantJSON, _ := json.Marshal(ti.Conditions)
-				if !sameJSON(got, wantJSON) {
-					problems = append(problems, fmt.Sprintf("%s: conditions\n  got:  %s\n  want: %s", what, got, wantJSON))
-				}
-			}
-		}
-	}
-	return problems, nil
+	r.hosts[dir] = h
+	return h, nil
 }
 
-// sameJSON compares two JSON texts by meaning.
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
+// report counts one case and prints it: FAIL with its problems, or ok when
+// verbose.
+func (r *testRunner) report(file, name string, problems []string) {
+	if len(problems) > 0 {
+		r.failed++
+		fmt.Fprintf(r.out, "FAIL %s: %s\n", file, name)
+		for _, p := range problems {
+			fmt.Fprintf(r.out, "    %s\n", strings.ReplaceAll(p, "\n", "\n    "))
+		}
+		return
 	}
-	return reflect.DeepEqual(x, y)
+	r.passed++
+	if r.verbose {
+		fmt.Fprintf(r.out, "ok   %s: %s\n", file, name)
+	}
 }

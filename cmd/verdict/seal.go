@@ -10,6 +10,7 @@ import (
 	"github.com/verdictpdp/verdict/abi"
 )
 
+// sealUsage is `verdict seal --help`.
 const sealUsage = `Usage: verdict seal FILE.wasm...
 
 Appends (or replaces) the verdict.seal section: the SHA-256 of every byte
@@ -40,6 +41,8 @@ func sealCommand(_ context.Context, args []string, stdout, stderr io.Writer) int
 	return code
 }
 
+// sealFile seals file in place, atomically: a sealed temporary file beside
+// it, with its permissions, renamed over it.
 func sealFile(file string) error {
 	wasm, err := os.ReadFile(file)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/verdictpdp/verdict/host/backstage"
 )
 
+// serveUsage is `verdict serve --help`, before the flags.
 const serveUsage = `Usage: verdict serve [flags]
 
 Runs the HTTP server: Backstage's POST {basePath}/authorize and GET
@@ -37,33 +39,13 @@ Flags:
 
 // serveCommand parses flags and configuration, then serves until ctx ends.
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	addConfigFlags(fs)
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, serveUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			printUsage(stdout)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "verdict serve: %v\n\n", err)
-		printUsage(stderr)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "verdict serve: unexpected argument %q\n\n", fs.Arg(0))
-		printUsage(stderr)
-		return exitUsage
+	fs := newFlagSet("serve")
+	if code, done := parseServeFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	st, err := loadSettings(fs, environ)
 	if err != nil {
-		fmt.Fprintf(stderr, "verdict: config: %v\n", err)
-		return exitUsage
+		return configError(stderr, err)
 	}
 	log := newLogger(st, stderr)
 	ln, err := net.Listen("tcp", st.Listen)
@@ -78,6 +60,26 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	return exitOK
 }
 
+// parseServeFlags is parseFlags for serve, which takes no arguments and
+// follows a usage error with the whole help on stderr.
+func parseServeFlags(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		printHelp(stdout, fs, serveUsage)
+		return exitOK, true
+	case err != nil:
+		fmt.Fprintf(stderr, "verdict serve: %v\n\n", err)
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "verdict serve: unexpected argument %q\n\n", fs.Arg(0))
+	default:
+		return exitOK, false
+	}
+	printHelp(stderr, fs, serveUsage)
+	return exitUsage, true
+}
+
+// newLogger returns the process's logger: log.level and log.format, on w.
 func newLogger(st *settings, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: st.LogLevel}
 	if st.LogFormat == "json" {
@@ -90,6 +92,49 @@ func newLogger(st *settings, w io.Writer) *slog.Logger {
 // background, then shuts down gracefully: the HTTP server first, then the
 // host.
 func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener) error {
+	warnUnsafe(st, log)
+	handler, closeSink, err := newAdapter(ctx, st, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer closeSink()
+	srv := newHTTPServer(st, handler, log)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "basePath", st.HTTP.BasePath, "version", version)
+
+	loadCtx, cancelLoad := context.WithCancel(ctx)
+	loaded := watchInBackground(loadCtx, handler.Host(), st.PoliciesDir, log)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHangup(loadCtx, hup, handler.Host(), log)
+
+	serveErr := waitForEnd(ctx, served, log)
+	cancelLoad()
+	shutdown(st.Timeouts.Shutdown, srv, handler, loaded, log)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// waitForEnd waits until ctx ends or the server stops on its own, and
+// returns the server's error in that case.
+func waitForEnd(ctx context.Context, served <-chan error, log *slog.Logger) error {
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case err := <-served:
+		return err
+	}
+}
+
+// warnUnsafe logs a warning for each setting that opens decisions up:
+// dev mode, and ALLOW as the default answer.
+func warnUnsafe(st *settings, log *slog.Logger) {
 	if st.HTTP.DevMode {
 		log.Warn("DEV MODE: backstage.auth.dangerouslyDisableDefaultAuthPolicy is true: " +
 			"requests without a token are decided as principal \"none\" and /v1/* is open to anyone; never use this in production")
@@ -97,74 +142,45 @@ func serve(ctx context.Context, st *settings, log *slog.Logger, ln net.Listener)
 	if st.Host.Default == abi.Allow {
 		log.Warn("policies.default is ALLOW: every item that no module claims, or that all modules abstain on, is ALLOWED")
 	}
-	cfg, closeSink, err := adapterConfig(st)
-	if err != nil {
-		_ = ln.Close()
-		return err
-	}
-	defer closeSink()
-	handler, err := backstage.New(ctx, cfg, log)
-	if err != nil {
-		_ = ln.Close()
-		return adapterError(err)
-	}
-	h := handler.Host()
-	srv := newHTTPServer(st, handler, log)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "basePath", st.HTTP.BasePath, "version", version)
+}
 
-	loadCtx, cancelLoad := context.WithCancel(ctx)
-	loaded := make(chan struct{})
-	go func() {
-		defer close(loaded)
-		watchPolicies(loadCtx, h, st.PoliciesDir, log)
-	}()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-loadCtx.Done():
-				return
-			case <-hup:
-				log.Info("SIGHUP: reloading policies")
-				if err := h.Reload(loadCtx); err != nil {
-					log.Error("reload failed", "err", err)
-				}
+// reloadOnHangup reloads h's policies at each SIGHUP on hup until ctx
+// ends.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, h *host.Host, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading policies")
+			if err := h.Reload(ctx); err != nil {
+				log.Error("reload failed", "err", err)
 			}
 		}
-	}()
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-served:
 	}
-	cancelLoad()
-	sctx, cancel := context.WithTimeout(context.Background(), st.Timeouts.Shutdown)
+}
+
+// shutdown stops srv, letting requests in flight finish, waits for the
+// policy load to end (loaded closed) and closes the adapter, all within
+// timeout (server.timeouts.shutdown).
+func shutdown(timeout time.Duration, srv *http.Server, handler *backstage.Server, loaded <-chan struct{}, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := srv.Shutdown(ctx); err != nil {
 		log.Warn("HTTP shutdown", "err", err)
 	}
 	select {
 	case <-loaded:
-	case <-sctx.Done():
+	case <-ctx.Done():
 	}
-	if err := handler.Close(sctx); err != nil {
+	if err := handler.Close(ctx); err != nil {
 		log.Warn("policy host close", "err", err)
 	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return nil
 }
 
 // newHTTPServer returns the http.Server that serve runs handler with: the
-// server.timeouts.* and server.maxHeaderBytes settings (reliability.md §3),
-// because net/http's zero values mean no timeout at all, and a slowloris
+// server.timeouts.* and server.maxHeaderBytes settings (README.md,
+// "Reliability", row 16), because net/http's zero values mean no timeout at all, and a slowloris
 // client could then hold a connection, a goroutine and a file descriptor
 // forever. The server's own errors (TLS handshakes, accept retries) go to log
 // at warn level.
@@ -180,63 +196,17 @@ func newHTTPServer(st *settings, handler http.Handler, log *slog.Logger) *http.S
 	}
 }
 
-// adapterConfig turns st into the adapter's configuration, opening the
-// decision log's sink; the returned function closes it.
-func adapterConfig(st *settings) (backstage.Config, func(), error) {
-	cfg := backstage.Config{
-		Engine: st.Host, HTTP: st.HTTP,
-		Discovery: st.Backstage.Discovery, Identity: st.Backstage.Identity, Conditions: st.Backstage.Conditions,
-		MintTokens: st.Backstage.minting(), PluginKeys: st.Backstage.PluginKeys,
-		DecisionLogBuffer: st.DecisionLog.Buffer,
-	}
-	w, closeSink, err := openSink(st.DecisionLog.Sink)
-	cfg.DecisionLog = w
-	return cfg, closeSink, err
-}
-
-// openSink opens the decision log's sink: nil for "off". The returned
-// function closes it (after the adapter has written what it holds).
-func openSink(sink string) (io.Writer, func(), error) {
-	switch sink {
-	case "off":
-		return nil, func() {}, nil
-	case "stdout":
-		return os.Stdout, func() {}, nil
-	case "stderr":
-		return os.Stderr, func() {}, nil
-	}
-	f, err := os.OpenFile(sink, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("decisionLog.sink: %w", err)
-	}
-	return f, func() { _ = f.Close() }, nil
-}
-
-// adapterError words the adapter's refusals as the configuration keys
-// they come from.
-func adapterError(err error) error {
-	var ce *backstage.ConfigError
-	if !errors.As(err, &ce) {
-		return err
-	}
-	switch ce.Part {
-	case backstage.PartDiscovery:
-		return fmt.Errorf("backstage discovery: %w", ce.Err)
-	case backstage.PartIdentity:
-		return fmt.Errorf("backstage tokens: %w", ce.Err)
-	case backstage.PartConditions:
-		return fmt.Errorf("backstage apply-conditions: %w", ce.Err)
-	case backstage.PartPluginKeys:
-		return renameKeys(ce.Err, func(name string) string { return "backstage.auth.pluginKeyStore.static." + name })
-	}
-	return err
-}
-
-// watchPolicies loads dir into h and keeps reloading it on changes until
-// ctx ends. The host logs each module it loads or refuses, and each
-// snapshot it activates.
-func watchPolicies(ctx context.Context, h *host.Host, dir string, log *slog.Logger) {
-	if err := h.Watch(ctx, dir); err != nil {
-		log.Error("policies not loaded: no decisions until this is fixed (every request answers 503)", "dir", dir, "err", err)
-	}
+// watchInBackground loads dir into h and keeps reloading it on changes
+// until ctx ends, in a goroutine; the returned channel closes when it has
+// ended. The host logs each module it loads or refuses, and each snapshot
+// it activates.
+func watchInBackground(ctx context.Context, h *host.Host, dir string, log *slog.Logger) <-chan struct{} {
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		if err := h.Watch(ctx, dir); err != nil {
+			log.Error("policies not loaded: no decisions until this is fixed (every request answers 503)", "dir", dir, "err", err)
+		}
+	}()
+	return loaded
 }

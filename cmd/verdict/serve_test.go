@@ -33,7 +33,8 @@ func TestServeEndToEnd(t *testing.T) {
 	st, err := load(t, []string{"--policies", dir}, []string{
 		"VERDICT_SERVER__TRUSTEDSUBJECTS=gateway",
 		"VERDICT_BACKSTAGE__AUTH__EXTERNALACCESS=[{type: static, options: {token: " + token + ", subject: gateway}}]",
-		// One compilation cache shared by every test package (DESIGN §14).
+		// One compilation cache shared by every test package (DESIGN.md,
+		// "Tests").
 		"VERDICT_POLICIES__CACHEDIR=" + filepath.Join(os.TempDir(), "verdict-test-cache"),
 		"VERDICT_DECISIONLOG__SINK=off",
 	})

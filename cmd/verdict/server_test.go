@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The http.Server that `verdict serve` builds (reliability.md §3 and §5
+// The http.Server that `verdict serve` builds (README.md, "Reliability",
 // row 16): its timeouts are set, configurable and validated.
 
 func TestHTTPServerDefaults(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Row 16 of reliability.md §5: slowloris headers, slow bodies and idle
+// Row 16 of README.md's "Reliability" table: slowloris headers, slow bodies and idle
 // keep-alive connections against the server `verdict serve` builds (the
 // real serve function, its timeouts shortened by configuration). Every
 // hostile connection must be closed by the server's timeout while
