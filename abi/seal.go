@@ -12,14 +12,6 @@ import (
 // must be the file's last section (DESIGN §14).
 const SealSection = "verdict.seal"
 
-// Errors about seals.
-var (
-	// ErrBadSeal: a seal is present but does not verify, or is malformed.
-	ErrBadSeal = errors.New("seal does not verify")
-	// ErrNotWasm: the bytes are not a WebAssembly binary module.
-	ErrNotWasm = errors.New("not a WebAssembly binary module")
-)
-
 var wasmHeader = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 
 // section is one section's place in a module.

@@ -1,4 +1,4 @@
-package abi_test
+package wire_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/abi/conformance"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // fuzzDepth is the nesting limit FuzzDecodeAnswer gives DecodeAnswer. It is
@@ -73,7 +74,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		got, gotErr := abi.DecodeAnswer(raw, fuzzDepth)
+		got, gotErr := wire.DecodeAnswer(raw, fuzzDepth)
 		var want abi.Answer
 		wantErr := json.Unmarshal(raw, &want)
 		switch {
@@ -136,7 +137,7 @@ func FuzzAppendRequest(f *testing.F) {
 		}
 		want, err := json.Marshal(r)
 		require.NoError(t, err)
-		got := abi.AppendRequest([]byte("prefix"), r)
+		got := wire.AppendRequest([]byte("prefix"), r)
 		require.Equal(t, "prefix"+string(want), string(got))
 	})
 }
@@ -144,7 +145,7 @@ func FuzzAppendRequest(f *testing.F) {
 // conformanceAnswers returns json.Marshal of every wanted answer of the
 // conformance corpus.
 func conformanceAnswers(tb testing.TB) [][]byte {
-	cases, err := conformance.Load(filepath.Join("testdata", "conformance"))
+	cases, err := conformance.Load(filepath.Join("..", "..", "abi", "testdata", "conformance"))
 	require.NoError(tb, err)
 	var out [][]byte
 	for _, c := range cases {
@@ -182,10 +183,11 @@ func normalize(t *testing.T, a *abi.Answer) {
 }
 
 // deliberateDifference reports whether raw is valid JSON on which DecodeAnswer
-// may deliberately disagree with encoding/json (see codec.go): it nests deeper
-// than maxDepth; the answer has a key that is not exactly a field name but
-// matches one under encoding/json's case folding, or a field name twice; or a
-// criteria node or a leaf's params has a key twice.
+// may deliberately disagree with encoding/json (see the package
+// documentation): it nests deeper than maxDepth; the answer has a key that is
+// not exactly a field name but matches one under encoding/json's case
+// folding, or a field name twice; or a criteria node or a leaf's params has
+// a key twice.
 func deliberateDifference(raw []byte, maxDepth int) bool {
 	n, err := parseTree(raw)
 	if err != nil {
@@ -368,7 +370,7 @@ func FuzzParseResponse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, out []byte) {
-		got, gotErr := abi.ParseResponse(out, fuzzDepth)
+		got, gotErr := wire.ParseResponse(out, fuzzDepth)
 		var want struct {
 			Items []json.RawMessage `json:"items"`
 			Error *abi.GuestError   `json:"error"`
