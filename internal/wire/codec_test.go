@@ -429,9 +429,3 @@ func BenchmarkAppendRequest(b *testing.B) {
 		b.SetBytes(int64(n))
 	})
 }
-
-func TestAppendStringModes(t *testing.T) {
-	in := "a<b>&\"\\\n\x01\u2028é\xff"
-	require.Equal(t, `"a\u003cb\u003e\u0026\"\\\n\u0001\u2028é\ufffd"`, string(wire.AppendString(nil, in, true)))
-	require.Equal(t, "\"a<b>&\\\"\\\\\\n\\u0001\u2028é\ufffd\"", string(wire.AppendString(nil, in, false)))
-}

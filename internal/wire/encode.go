@@ -40,54 +40,54 @@ func AppendRequest(b []byte, r *abi.Request) []byte {
 
 func appendPrincipal(b []byte, p *abi.Principal) []byte {
 	b = append(b, `{"type":`...)
-	b = appendString(b, p.Type)
+	b = AppendString(b, p.Type)
 	switch p.Type {
 	case abi.PrincipalUser:
 		b = append(b, `,"userEntityRef":`...)
-		b = appendString(b, p.UserEntityRef)
+		b = AppendString(b, p.UserEntityRef)
 		b = append(b, `,"ownershipEntityRefs":[`...)
 		for i, ref := range p.OwnershipEntityRefs {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, ref)
+			b = AppendString(b, ref)
 		}
 		b = append(b, ']')
 		if p.Actor != nil {
 			b = append(b, `,"actor":{"type":`...)
-			b = appendString(b, p.Actor.Type)
+			b = AppendString(b, p.Actor.Type)
 			b = append(b, `,"subject":`...)
-			b = appendString(b, p.Actor.Subject)
+			b = AppendString(b, p.Actor.Subject)
 			b = append(b, '}')
 		}
 	case abi.PrincipalService:
 		b = append(b, `,"subject":`...)
-		b = appendString(b, p.Subject)
+		b = AppendString(b, p.Subject)
 	}
 	return append(b, '}')
 }
 
 func appendItem(b []byte, it *abi.Item) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, it.ID)
+	b = AppendString(b, it.ID)
 	b = append(b, `,"permission":{"type":`...)
-	b = appendString(b, it.Permission.Type)
+	b = AppendString(b, it.Permission.Type)
 	b = append(b, `,"name":`...)
-	b = appendString(b, it.Permission.Name)
+	b = AppendString(b, it.Permission.Name)
 	b = append(b, `,"attributes":{`...)
 	if it.Permission.Attributes.Action != "" {
 		b = append(b, `"action":`...)
-		b = appendString(b, it.Permission.Attributes.Action)
+		b = AppendString(b, it.Permission.Attributes.Action)
 	}
 	b = append(b, '}')
 	if it.Permission.ResourceType != "" {
 		b = append(b, `,"resourceType":`...)
-		b = appendString(b, it.Permission.ResourceType)
+		b = AppendString(b, it.Permission.ResourceType)
 	}
 	b = append(b, '}')
 	if it.ResourceRef != nil {
 		b = append(b, `,"resourceRef":`...)
-		b = appendString(b, *it.ResourceRef)
+		b = AppendString(b, *it.ResourceRef)
 	}
 	return append(b, '}')
 }

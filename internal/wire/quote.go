@@ -4,17 +4,20 @@ import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s quoted as encoding/json quotes it with HTML escaping
-// on (its default).
-func appendString(b []byte, s string) []byte { return AppendString(b, s, true) }
+// AppendString appends s quoted as encoding/json quotes it (HTML escaping on,
+// its default): quotes, backslashes and control characters escaped, <, > and
+// & as \u003c, \u003e and \u0026, U+2028 and U+2029 escaped, and invalid
+// UTF-8 as \ufffd.
+func AppendString(b []byte, s string) []byte { return appendQuoted(b, s, true) }
 
-// AppendString appends s as a JSON string. Quotes, backslashes and control
-// characters are always escaped and invalid UTF-8 becomes U+FFFD. With
-// html, <, > and & become \u003c, \u003e and \u0026 and U+2028 and U+2029
-// are escaped too, byte for byte as encoding/json writes strings; without
-// it, the output is what JavaScript's JSON.stringify writes (what Backstage
-// echoes).
-func AppendString(b []byte, s string, html bool) []byte {
+// AppendJSString appends s quoted as JavaScript's JSON.stringify quotes it
+// (what Backstage echoes, and what a signature over Backstage's JSON covers):
+// only quotes, backslashes and control characters are escaped, and invalid
+// UTF-8 becomes U+FFFD (the character itself, as a JavaScript string holds it).
+func AppendJSString(b []byte, s string) []byte { return appendQuoted(b, s, false) }
+
+// appendQuoted is AppendString with html, AppendJSString without.
+func appendQuoted(b []byte, s string, html bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -131,33 +131,33 @@ func encodeBody(p abi.Principal, items []item, native bool) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = wire.AppendString(b, it.id, true)
+		b = wire.AppendString(b, it.id)
 		b = append(b, `,"permission":{"type":`...)
-		b = wire.AppendString(b, it.perm.Type, true)
+		b = wire.AppendString(b, it.perm.Type)
 		b = append(b, `,"name":`...)
-		b = wire.AppendString(b, it.perm.Name, true)
+		b = wire.AppendString(b, it.perm.Name)
 		b = append(b, `,"attributes":{`...)
 		if it.perm.Attributes.Action != "" {
 			b = append(b, `"action":`...)
-			b = wire.AppendString(b, it.perm.Attributes.Action, true)
+			b = wire.AppendString(b, it.perm.Attributes.Action)
 		}
 		b = append(b, '}')
 		if it.perm.IsResource() {
 			b = append(b, `,"resourceType":`...)
-			b = wire.AppendString(b, it.perm.ResourceType, true)
+			b = wire.AppendString(b, it.perm.ResourceType)
 		}
 		b = append(b, '}')
 		switch it.kind {
 		case refString:
 			b = append(b, `,"resourceRef":`...)
-			b = wire.AppendString(b, it.ref, true)
+			b = wire.AppendString(b, it.ref)
 		case refArray:
 			b = append(b, `,"resourceRef":[`...)
 			for j, ref := range it.refs {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = wire.AppendString(b, ref, true)
+				b = wire.AppendString(b, ref)
 			}
 			b = append(b, ']')
 		}
