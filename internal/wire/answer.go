@@ -1,6 +1,10 @@
 package wire
 
-import "github.com/verdictpdp/verdict/abi"
+import (
+	"fmt"
+
+	"github.com/verdictpdp/verdict/abi"
+)
 
 // DecodeAnswer decodes one answer object (an element of ResponseView.Items)
 // into an Answer, its conditions built directly by a strict criteria parser
@@ -12,7 +16,11 @@ import "github.com/verdictpdp/verdict/abi"
 // When decoding fails, the returned Answer holds only the ID, if raw is a
 // valid JSON object with exactly one "id" that is a string, so that a host can
 // deny that item alone; otherwise it is zero. Criteria errors wrap
-// abi.ErrInvalidCriteria and nesting errors ErrTooDeep.
+// abi.ErrInvalidCriteria and nesting errors ErrTooDeep. When raw is a valid
+// JSON object with more than one "id" key (compared after unescaping), the
+// error wraps ErrRepeatedID: which item such an answer is for is ambiguous
+// (readers that keep the last key, encoding/json and JSON.parse, would take
+// it for the last id's).
 //
 // Decoded strings share one copy of raw and params values share another, so
 // an Answer keeps up to twice len(raw) alive; raw itself is not retained.
@@ -24,7 +32,11 @@ func DecodeAnswer(raw []byte, maxDepth int) (abi.Answer, error) {
 		err = d.end()
 	}
 	if err != nil {
-		return abi.Answer{ID: recoverID(raw)}, err
+		id, ids := answerID(raw)
+		if ids > 1 {
+			return abi.Answer{}, fmt.Errorf("%w: %w", ErrRepeatedID, err)
+		}
+		return abi.Answer{ID: id}, err
 	}
 	return a, nil
 }
@@ -90,23 +102,27 @@ func (d *decoder) answer() (abi.Answer, error) {
 	return a, err
 }
 
-// recoverID returns the id of a syntactically valid answer object with
-// exactly one "id" whose value is a string, and "" otherwise.
-func recoverID(raw []byte) string {
-	d := newDecoder(raw, int(^uint(0)>>1)) // only the id matters here
-	var id string
-	var seen uint8
+// answerID reads the "id" keys of raw, an answer object. It returns the id
+// when raw is a valid JSON object with exactly one "id" whose value is a
+// string ("" otherwise), and how many "id" keys raw has (0 when it is not a
+// valid JSON object).
+func answerID(raw []byte) (id string, ids int) {
+	d := newDecoder(raw, int(^uint(0)>>1)) // only the ids matter here
 	err := d.object(func(key []byte) error {
-		if string(key) == "id" {
-			if err := d.once(&seen, keyID, key); err != nil {
-				return err
-			}
-			return d.stringField(&id)
+		if string(key) != "id" {
+			return d.skip()
 		}
-		return d.skip()
+		ids++
+		if ids > 1 || d.peek() != '"' {
+			return d.skip()
+		}
+		return d.stringField(&id)
 	})
-	if err != nil || d.end() != nil {
-		return ""
+	switch {
+	case err != nil || d.end() != nil:
+		return "", 0
+	case ids > 1:
+		return "", ids
 	}
-	return id
+	return id, ids
 }

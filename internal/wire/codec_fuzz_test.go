@@ -29,7 +29,7 @@ var hostileAnswers = []string{
 	`{"id":null,"result":null}`,
 	`{"id":"\u0030","r\u0065sult":"\u0041LLOW","reason":"a\ud83d\ude00b\ud800c\udc00d\ud800\u0041"}`,
 	"{\"id\":\"0\",\"result\":\"ALLOW\",\"reason\":\"\xff\xfe\xed\xa0\x80 ok \xe2\x80\xa8\"}",
-	`{"id":"0","id":"1","result":"ALLOW"}`,
+	`{"id":"0","id":"1","result":"ALLOW"}`, `{"id":5,"result":"ALLOW","id":"1"}`, `{"x":{"id":1,"id":2},"id":"0"}`,
 	`{"id":"0","\u0069d":"1","result":"ALLOW"}`,
 	`{"ID":"0","Result":"ALLOW"}`,
 	`{"id":"0","result":"ALLOW","ıd":"x","\u212a":1}`,
@@ -102,7 +102,34 @@ func FuzzDecodeAnswer(f *testing.F) {
 		if gotErr != nil && (got.Result != "" || got.Conditions != nil || got.Reason != "") {
 			t.Fatalf("DecodeAnswer(%q) failed but returned more than an id: %#v", raw, got)
 		}
+		if json.Valid(raw) && errors.Is(gotErr, wire.ErrRepeatedID) != repeatsID(raw) {
+			t.Fatalf("DecodeAnswer(%q): error %v, but encoding/json's tokens repeat id: %v", raw, gotErr, repeatsID(raw))
+		}
 	})
+}
+
+// repeatsID reports whether raw, valid JSON, is an object with more than
+// one "id" key, by encoding/json's tokens: the reference for ErrRepeatedID.
+func repeatsID(raw []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	ids := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if tok == "id" {
+			ids++
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return ids > 1
 }
 
 // FuzzAppendRequest checks that AppendRequest writes json.Marshal's bytes.

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,6 +174,7 @@ func TestDecodeAnswerInvalid(t *testing.T) {
 		{"reason an object", `{"id":"7","reason":{}}`, "want a string or null", "7"},
 		{"duplicate id", `{"id":"7","id":"8"}`, `duplicate key "id"`, ""},
 		{"duplicate escaped id", `{"id":"7","\u0069d":"8"}`, `duplicate key "id"`, ""},
+		{"duplicate id after a bad one", `{"id":7,"result":"ALLOW","id":"8"}`, "want a string or null", ""},
 		{"duplicate result", `{"id":"7","result":"ALLOW","result":"DENY"}`, `duplicate key "result"`, "7"},
 		{"duplicate conditions", `{"id":"7","conditions":null,"conditions":null}`, `duplicate key "conditions"`, "7"},
 		{"conditions a string", `{"id":"7","conditions":"x"}`, "a criteria node must be an object", "7"},
@@ -212,6 +214,8 @@ func TestDecodeAnswerInvalid(t *testing.T) {
 			if tt.wantErr == "nested too deeply" {
 				require.ErrorIs(t, err, wire.ErrTooDeep)
 			}
+			require.Equal(t, strings.HasPrefix(tt.name, "duplicate id") || tt.name == "duplicate escaped id",
+				errors.Is(err, wire.ErrRepeatedID), "the error wraps ErrRepeatedID exactly when id is repeated")
 		})
 	}
 }

@@ -10,4 +10,7 @@ var (
 	// in different ways: a key repeated in one object, bytes that are not
 	// UTF-8, or a \u escape of an unpaired UTF-16 surrogate.
 	ErrAmbiguous = errors.New("ambiguous JSON")
+	// ErrRepeatedID is wrapped by DecodeAnswer's error for an answer object
+	// with more than one "id" key.
+	ErrRepeatedID = errors.New(`an answer repeats its "id" key`)
 )
