@@ -19,7 +19,7 @@ all: build policies
 
 build: $(BIN)
 
-$(BIN): go.mod go.sum $(shell find abi host cmd -name '*.go' -not -name '*_test.go') cmd/verdict/defaults.yaml
+$(BIN): go.mod go.sum $(shell find abi host cmd internal -name '*.go' -not -name '*_test.go') cmd/verdict/defaults.yaml
 	@mkdir -p $(@D)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/verdict
 
@@ -77,7 +77,7 @@ fmt-check:
 # Minimising each new interesting input is bounded too (Go's default, 60 s,
 # can spend a short run on one input).
 FUZZMINIMIZETIME ?= 5s
-FUZZ_PKGS := ./abi ./host/internal/meter ./host/backstage/internal/httpapi ./host/backstage/internal/decisionlog ./host ./host/internal/module
+FUZZ_PKGS := ./internal/wire ./host/internal/meter ./host/backstage/internal/httpapi ./host/backstage/internal/decisionlog ./host ./host/internal/module
 fuzz:
 	@rm -rf build/fuzz && mkdir -p build/fuzz
 	@for pkg in $(FUZZ_PKGS); do \

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 func TestCriteriaDecodeValid(t *testing.T) {
@@ -160,5 +161,5 @@ func TestCriteriaDecodeDeepChainThenValidate(t *testing.T) {
 	var c abi.Criteria
 	require.NoError(t, json.Unmarshal([]byte(in), &c), "decoding does not limit depth; Validate and CheckDepth do")
 	require.ErrorIs(t, c.Validate("t", abi.DefaultCriteriaDepth, abi.DefaultCriteriaNodes), abi.ErrInvalidCriteria)
-	require.ErrorIs(t, abi.CheckDepth([]byte(in), abi.DefaultCriteriaDepth), abi.ErrTooDeep)
+	require.ErrorIs(t, wire.CheckDepth([]byte(in), abi.DefaultCriteriaDepth), wire.ErrTooDeep)
 }

@@ -8,6 +8,8 @@ var (
 	ErrInvalidCriteria = errors.New("invalid criteria")
 	// ErrInvalidAnswer: a module's answer for an item is not acceptable.
 	ErrInvalidAnswer = errors.New("invalid answer")
-	// ErrTooDeep: JSON nests deeper than allowed.
-	ErrTooDeep = errors.New("JSON nested too deeply")
+	// ErrBadSeal: a seal is present but does not verify, or is malformed.
+	ErrBadSeal = errors.New("seal does not verify")
+	// ErrNotWasm: the bytes are not a WebAssembly binary module.
+	ErrNotWasm = errors.New("not a WebAssembly binary module")
 )

@@ -5,26 +5,18 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+
+	"github.com/verdictpdp/verdict/internal/wasmbin"
 )
 
 // SealSection is the name of the custom section that seals a module: the 32
 // raw bytes of the SHA-256 of every byte of the file before the section. It
-// must be the file's last section (DESIGN §14).
+// must be the file's last section (README.md, "Seals").
 const SealSection = "verdict.seal"
-
-// Errors about seals.
-var (
-	// ErrBadSeal: a seal is present but does not verify, or is malformed.
-	ErrBadSeal = errors.New("seal does not verify")
-	// ErrNotWasm: the bytes are not a WebAssembly binary module.
-	ErrNotWasm = errors.New("not a WebAssembly binary module")
-)
-
-var wasmHeader = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 
 // section is one section's place in a module.
 type section struct {
-	id          byte
+	custom      bool   // a custom section
 	start, end  int    // the whole section, id byte included
 	name        string // for custom sections
 	payloadFrom int    // after the custom section's name
@@ -32,59 +24,39 @@ type section struct {
 
 // sections splits a module into its sections without decoding them.
 func sections(wasm []byte) ([]section, error) {
-	if !bytes.HasPrefix(wasm, wasmHeader) {
+	if !bytes.HasPrefix(wasm, []byte(wasmbin.Header)) {
 		return nil, ErrNotWasm
 	}
 	var out []section
-	for i := len(wasmHeader); i < len(wasm); {
-		s := section{id: wasm[i], start: i}
-		size, n, err := uleb32(wasm[i+1:])
+	r := wasmbin.NewReader(wasm, len(wasmbin.Header))
+	for !r.Done() {
+		start := r.Pos()
+		s, err := r.Section()
 		if err != nil {
-			return nil, fmt.Errorf("%w: section at byte %d: %v", ErrNotWasm, i, err)
+			return nil, notWasm(start, err)
 		}
-		body := i + 1 + n
-		s.end = body + int(size)
-		if s.end > len(wasm) || s.end < body {
-			return nil, fmt.Errorf("%w: section at byte %d runs past the end of the file (truncated?)", ErrNotWasm, i)
+		out = append(out, section{custom: s.ID == wasmbin.CustomSection, start: s.Start, end: s.Start + len(s.Raw)})
+		if s.ID != wasmbin.CustomSection {
+			continue
 		}
-		if s.id == 0 {
-			nameLen, m, err := uleb32(wasm[body:s.end])
-			if err != nil || body+m+int(nameLen) > s.end {
-				return nil, fmt.Errorf("%w: custom section at byte %d has a bad name", ErrNotWasm, i)
-			}
-			s.name = string(wasm[body+m : body+m+int(nameLen)])
-			s.payloadFrom = body + m + int(nameLen)
+		c := &out[len(out)-1]
+		if c.name, err = s.Contents.Name(); err != nil {
+			return nil, fmt.Errorf("%w: custom section at byte %d has a bad name", ErrNotWasm, s.Start)
 		}
-		out = append(out, s)
-		i = s.end
+		c.payloadFrom = s.Contents.Pos()
 	}
 	return out, nil
 }
 
-func uleb32(b []byte) (uint32, int, error) {
-	var v uint32
-	for i := 0; i < 5; i++ {
-		if i >= len(b) {
-			return 0, 0, errors.New("truncated LEB128")
-		}
-		v |= uint32(b[i]&0x7f) << (7 * i)
-		if b[i]&0x80 == 0 {
-			return v, i + 1, nil
-		}
+// notWasm words the failure to read the section header at start.
+func notWasm(start int, err error) error {
+	switch {
+	case errors.Is(err, wasmbin.ErrPastEnd):
+		return fmt.Errorf("%w: section at byte %d runs past the end of the file (truncated?)", ErrNotWasm, start)
+	case errors.Is(err, wasmbin.ErrTruncated):
+		return fmt.Errorf("%w: section at byte %d: truncated LEB128", ErrNotWasm, start)
 	}
-	return 0, 0, errors.New("LEB128 too long")
-}
-
-func appendULEB(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
+	return fmt.Errorf("%w: section at byte %d: LEB128 too long", ErrNotWasm, start)
 }
 
 // CheckSeal reports whether wasm carries a seal, and an error wrapping
@@ -97,7 +69,7 @@ func CheckSeal(wasm []byte) (sealed bool, err error) {
 		return false, err
 	}
 	for i, s := range secs {
-		if s.id != 0 || s.name != SealSection {
+		if !s.custom || s.name != SealSection {
 			continue
 		}
 		if i != len(secs)-1 {
@@ -125,7 +97,7 @@ func Seal(wasm []byte) ([]byte, error) {
 	}
 	body := wasm
 	for i, s := range secs {
-		if s.id == 0 && s.name == SealSection {
+		if s.custom && s.name == SealSection {
 			if i != len(secs)-1 {
 				return nil, fmt.Errorf("%w: the %s section is not the last section", ErrBadSeal, SealSection)
 			}
@@ -133,12 +105,11 @@ func Seal(wasm []byte) ([]byte, error) {
 		}
 	}
 	sum := sha256.Sum256(body)
-	payload := appendULEB(nil, uint32(len(SealSection)))
-	payload = append(payload, SealSection...)
+	payload := wasmbin.AppendName(nil, SealSection)
 	payload = append(payload, sum[:]...)
 	out := make([]byte, 0, len(body)+len(payload)+6)
 	out = append(out, body...)
-	out = append(out, 0)
-	out = appendULEB(out, uint32(len(payload)))
+	out = append(out, wasmbin.CustomSection)
+	out = wasmbin.AppendU32(out, uint32(len(payload)))
 	return append(out, payload...), nil
 }

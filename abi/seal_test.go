@@ -60,3 +60,28 @@ func TestSeal(t *testing.T) {
 	_, err = abi.Seal([]byte("not wasm"))
 	require.ErrorIs(t, err, abi.ErrNotWasm)
 }
+
+// TestSealMalformedSections pins how a module whose sections do not walk is
+// refused (the words reach a policy's status and verdict inspect).
+func TestSealMalformedSections(t *testing.T) {
+	const header = "\x00asm\x01\x00\x00\x00"
+	tests := []struct{ name, wasm, want string }{
+		{"not wasm", "\x00asm\x02\x00\x00\x00", "not a WebAssembly binary module"},
+		{"size cut short", header + "\x01\x80", "not a WebAssembly binary module: section at byte 8: truncated LEB128"},
+		{"size over five bytes", header + "\x01\x80\x80\x80\x80\x80\x00", "not a WebAssembly binary module: section at byte 8: LEB128 too long"},
+		{"section past the end", header + "\x01\x00\x0a\x05\x00", "not a WebAssembly binary module: section at byte 10 runs past the end of the file (truncated?)"},
+		{"custom name past its section", header + "\x00\x02\x05a", "not a WebAssembly binary module: custom section at byte 8 has a bad name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, f := range []func([]byte) error{
+				func(b []byte) error { _, err := abi.CheckSeal(b); return err },
+				func(b []byte) error { _, err := abi.Seal(b); return err },
+			} {
+				err := f([]byte(tc.wasm))
+				require.ErrorIs(t, err, abi.ErrNotWasm)
+				require.EqualError(t, err, tc.want)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/abi/conformance"
 	"github.com/verdictpdp/verdict/host/internal/module"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // sdkConformanceModules are the conformance modules of every SDK that
@@ -39,7 +40,7 @@ const fuzzMaxInput = 8 << 10
 // FuzzSDKConformance is differential fuzzing of the SDKs' JSON readers and
 // writers through the real host: a mutated request (seeded from the
 // conformance corpus) that the host could send is encoded by the host
-// (abi.AppendRequest, in Module.Evaluate) and decided by every SDK's
+// (wire.AppendRequest, in Module.Evaluate) and decided by every SDK's
 // conformance module; each answer must equal the Go reference policy's
 // (conformance.Decide) for the request as the modules receive it, and no
 // module may ALLOW where the reference does not.
@@ -127,7 +128,7 @@ func referenceAnswers(t *testing.T, req abi.Request) []abi.Answer {
 	for i := range items {
 		items[i].ID = strconv.Itoa(i)
 	}
-	wire := abi.AppendRequest(nil, &abi.Request{ABI: abi.Version, Principal: req.Principal, Items: items})
+	wire := wire.AppendRequest(nil, &abi.Request{ABI: abi.Version, Principal: req.Principal, Items: items})
 	var seen abi.Request
 	require.NoError(t, json.Unmarshal(wire, &seen), "the host's own encoding")
 	out := make([]abi.Answer, len(seen.Items))

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // Case is one conformance case: the exact bytes given to verdict_evaluate
@@ -87,7 +88,7 @@ func Check(ctx context.Context, eval Evaluator, c Case) error {
 	if err != nil {
 		return fmt.Errorf("case %s: evaluate: %w", c.Name, err)
 	}
-	if err := abi.CheckDepth(out, 2*abi.DefaultCriteriaDepth+8); err != nil {
+	if err := wire.CheckDepth(out, wire.DefaultJSONDepth); err != nil {
 		return fmt.Errorf("case %s: output: %w", c.Name, err)
 	}
 	var resp abi.Response

@@ -12,6 +12,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/abi/conformance"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // The three ways of running a guest that the benchmarks compare.
@@ -165,7 +166,7 @@ func rbacRequest(n int) []byte {
 		}
 		req.Items = append(req.Items, abi.Item{ID: strconv.Itoa(i), Permission: p})
 	}
-	return abi.AppendRequest(nil, &req)
+	return wire.AppendRequest(nil, &req)
 }
 
 // BenchmarkCalibrate measures fuel: how much one Go conformance batch of

@@ -1,5 +1,7 @@
 package meter
 
+import "github.com/verdictpdp/verdict/internal/wasmbin"
+
 // prepaidLimit bounds the worst-case cost of a function that its callers pay
 // for (see the package documentation, "Prepaid functions"), and the work a
 // function may do without a trap test at its entry.
@@ -293,13 +295,13 @@ func cyclesAndEscapes(m *module, fns []calls, defined func(uint32) (int, bool)) 
 
 // readGlobals notes the functions that global initializers name with
 // ref.func.
-func (m *module) readGlobals(c reader, n uint32) {
+func (m *module) readGlobals(c wasmbin.Reader, n uint32) {
 	for i := uint32(0); i < n && !m.opaque; i++ {
 		if err := readValType(&c); err != nil {
 			m.opaque = true
 			return
 		}
-		if _, err := c.byte(); err != nil {
+		if _, err := c.Byte(); err != nil {
 			m.opaque = true
 			return
 		}
@@ -309,15 +311,15 @@ func (m *module) readGlobals(c reader, n uint32) {
 
 // readElements notes the functions that element segments hold: any of them
 // may be called through a table, or become a reference.
-func (m *module) readElements(c reader, n uint32) {
+func (m *module) readElements(c wasmbin.Reader, n uint32) {
 	for i := uint32(0); i < n && !m.opaque; i++ {
-		flags, err := c.u32()
+		flags, err := c.U32()
 		if err != nil || flags > 7 {
 			m.opaque = true
 			return
 		}
 		if flags&3 == 2 { // explicit table index
-			if _, err := c.u32(); err != nil {
+			if _, err := c.U32(); err != nil {
 				m.opaque = true
 				return
 			}
@@ -326,12 +328,12 @@ func (m *module) readElements(c reader, n uint32) {
 			m.readConstExpr(&c)
 		}
 		if flags&3 != 0 { // element kind or reference type
-			if _, err := c.byte(); err != nil {
+			if _, err := c.Byte(); err != nil {
 				m.opaque = true
 				return
 			}
 		}
-		count, err := c.u32()
+		count, err := c.U32()
 		if err != nil {
 			m.opaque = true
 			return
@@ -341,7 +343,7 @@ func (m *module) readElements(c reader, n uint32) {
 				m.readConstExpr(&c)
 				continue
 			}
-			fn, err := c.u32()
+			fn, err := c.U32()
 			if err != nil {
 				m.opaque = true
 				return
@@ -354,9 +356,9 @@ func (m *module) readElements(c reader, n uint32) {
 // readConstExpr reads a constant expression up to its end, noting the
 // functions ref.func names. Anything it does not know makes the module
 // opaque.
-func (m *module) readConstExpr(c *reader) {
+func (m *module) readConstExpr(c *wasmbin.Reader) {
 	for !m.opaque {
-		op, err := c.byte()
+		op, err := c.Byte()
 		if err != nil {
 			m.opaque = true
 			return
@@ -365,31 +367,31 @@ func (m *module) readConstExpr(c *reader) {
 		case opEnd:
 			return
 		case 0x41: // i32.const
-			_, err = c.leb(32, true)
+			_, err = c.S32()
 		case 0x42: // i64.const
-			_, err = c.leb(64, true)
+			_, err = c.S64()
 		case 0x43: // f32.const
-			err = c.skip(4)
+			err = c.Skip(4)
 		case 0x44: // f64.const
-			err = c.skip(8)
+			err = c.Skip(8)
 		case opGlobalGet:
-			_, err = c.u32()
+			_, err = c.U32()
 		case 0xd0: // ref.null t
-			_, err = c.byte()
+			_, err = c.Byte()
 		case 0xd2: // ref.func
 			var fn uint32
-			if fn, err = c.u32(); err == nil {
+			if fn, err = c.U32(); err == nil {
 				m.escaping = append(m.escaping, fn)
 			}
 		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constants: add, sub, mul
 		case opPrefixFD: // v128.const
 			var sub uint32
-			if sub, err = c.u32(); err == nil && sub != 0x0c {
+			if sub, err = c.U32(); err == nil && sub != 0x0c {
 				m.opaque = true
 				return
 			}
 			if err == nil {
-				err = c.skip(16)
+				err = c.Skip(16)
 			}
 		default:
 			m.opaque = true

@@ -1,5 +1,7 @@
 package meter
 
+import "github.com/verdictpdp/verdict/internal/wasmbin"
+
 // Opcodes the rewrite emits or looks at.
 const (
 	opUnreachable = 0x00
@@ -56,31 +58,31 @@ type insert struct {
 // rewriteCode returns the code section's new contents. A first pass over
 // the bodies finds the direct calls of each (see buildGraph); the second
 // rewrites them.
-func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
+func (m *module) rewriteCode(c wasmbin.Reader, fuel uint32) ([]byte, error) {
 	fb := funcBody{m: m}
-	at := c.pos
-	n, err := c.u32()
+	at := c.Pos()
+	n, err := c.U32()
 	if err != nil {
 		return nil, err
 	}
 	if int(n) != len(m.funcTypes) {
 		return nil, errAt(ErrMalformed, at, "%d function bodies for %d functions", n, len(m.funcTypes))
 	}
-	bodies := make([]reader, n)
+	bodies := make([]wasmbin.Reader, n)
 	fns := make([]calls, n)
 	var work int64    // the sum of the squares of the bodies' blocks
 	instructions := 0 // the bodies' instructions, as MaxInstructions counts them
 	for i := range bodies {
-		size, err := c.u32()
+		size, err := c.U32()
 		if err != nil {
 			return nil, err
 		}
-		if bodies[i], err = c.sub(size); err != nil {
+		if bodies[i], err = c.Sub(size); err != nil {
 			return nil, err
 		}
 		t := m.funcTypes[i]
 		if int(t) >= len(m.params) {
-			return nil, errAt(ErrMalformed, bodies[i].pos, "function %d has type %d of %d", i, t, len(m.params))
+			return nil, errAt(ErrMalformed, bodies[i].Pos(), "function %d has type %d of %d", i, t, len(m.params))
 		}
 		fb.reset(bodies[i], m.params[t], fuel, nil, i)
 		fb.info = &fns[i]
@@ -90,21 +92,21 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 		}
 		fns[i].locals = int64(fb.locals)
 		if instructions += fb.instructions; instructions > MaxModuleInstructions {
-			return nil, errAt(ErrLimit, bodies[i].pos, "more than %d instructions in all functions (see meter.MaxModuleInstructions)", MaxModuleInstructions)
+			return nil, errAt(ErrLimit, bodies[i].Pos(), "more than %d instructions in all functions (see meter.MaxModuleInstructions)", MaxModuleInstructions)
 		}
 		if work += fb.blocks * fb.blocks; work > MaxBlockWork {
-			return nil, errAt(ErrLimit, bodies[i].pos, "functions with too many blocks: the compiler's work grows with the square of each function's (see meter.MaxBlockWork)")
+			return nil, errAt(ErrLimit, bodies[i].Pos(), "functions with too many blocks: the compiler's work grows with the square of each function's (see meter.MaxBlockWork)")
 		}
 	}
-	if !c.done() {
-		return nil, errAt(ErrMalformed, c.pos, "code section has %d bytes after its last body", c.end-c.pos)
+	if !c.Done() {
+		return nil, errAt(ErrMalformed, c.Pos(), "code section has %d bytes after its last body", c.Left())
 	}
 	g := buildGraph(m, fns)
-	out := appendU32(make([]byte, 0, (c.end-at)*5/4+16), n)
+	out := wasmbin.AppendU32(make([]byte, 0, (c.End()-at)*5/4+16), n)
 	for i, body := range bodies {
 		if g.prepaid[i] {
-			out = appendU32(out, uint32(body.end-body.pos))
-			out = append(out, body.b[body.pos:body.end]...)
+			out = wasmbin.AppendU32(out, uint32(body.Left()))
+			out = append(out, body.Rest()...)
 			continue
 		}
 		fb.reset(body, m.params[m.funcTypes[i]], fuel, g, i)
@@ -112,7 +114,7 @@ func (m *module) rewriteCode(c reader, fuel uint32) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = appendU32(out, uint32(len(nb)))
+		out = wasmbin.AppendU32(out, uint32(len(nb)))
 		out = append(out, nb...)
 	}
 	return out, nil
@@ -124,7 +126,7 @@ type funcBody struct {
 	// instructions is how many instructions scan read, as MaxInstructions
 	// counts them.
 	instructions int
-	r            reader
+	r            wasmbin.Reader
 	params       uint32
 	locals       uint64 // params and declared locals: the rewrite's own come after
 	blocks       int64  // weighted count of blocks, loops, ifs and conditional branches (see MaxBlocks)
@@ -164,7 +166,7 @@ type frame struct {
 	opener int // the segment holding the block, loop or if instruction
 }
 
-func (f *funcBody) reset(r reader, params, fuel uint32, g *graph, index int) {
+func (f *funcBody) reset(r wasmbin.Reader, params, fuel uint32, g *graph, index int) {
 	f.r, f.params, f.fuel, f.g, f.index, f.info = r, params, fuel, g, index, nil
 	f.segs, f.inserts, f.frames, f.out = f.segs[:0], f.inserts[:0], f.frames[:0], f.out[:0]
 	f.blocks = 0
@@ -172,14 +174,14 @@ func (f *funcBody) reset(r reader, params, fuel uint32, g *graph, index int) {
 
 func (f *funcBody) rewrite() ([]byte, error) {
 	r := &f.r
-	start := r.pos
-	groups, err := r.u32()
+	start := r.Pos()
+	groups, err := r.U32()
 	if err != nil {
 		return nil, err
 	}
 	locals := uint64(f.params)
 	for i := uint32(0); i < groups; i++ {
-		n, err := r.u32()
+		n, err := r.U32()
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +194,7 @@ func (f *funcBody) rewrite() ([]byte, error) {
 		}
 	}
 	f.locals = locals
-	code := r.pos
+	code := r.Pos()
 	f.frames = append(f.frames, frame{op: 0, opener: -1})
 	f.segment(-1, true)
 	if err := f.scan(); err != nil {
@@ -225,8 +227,8 @@ func (f *funcBody) rewrite() ([]byte, error) {
 	if dynamic {
 		added++
 	}
-	out := appendU32(f.out, groups+added)
-	out = append(out, r.b[startOfGroups(r.b, start):code]...)
+	out := wasmbin.AppendU32(f.out, groups+added)
+	out = append(out, r.Data()[startOfGroups(r.Data(), start):code]...)
 	if !f.global {
 		out = append(out, 1, 0x7e)
 	}
@@ -242,7 +244,7 @@ func (f *funcBody) rewrite() ([]byte, error) {
 		if in.kind == insSegment && f.segs[in.arg].dropped || f.global && (in.kind == insFlush || in.kind == insReload) {
 			continue
 		}
-		out = append(out, r.b[prev:in.pos]...)
+		out = append(out, r.Data()[prev:in.pos]...)
 		prev = in.pos
 		switch in.kind {
 		case insSegment:
@@ -257,7 +259,7 @@ func (f *funcBody) rewrite() ([]byte, error) {
 			out = f.appendRestore(out)
 		}
 	}
-	out = append(out, r.b[prev:r.end]...)
+	out = append(out, r.Data()[prev:r.End()]...)
 	f.out = out
 	return out, nil
 }
@@ -277,7 +279,7 @@ func (f *funcBody) appendSegment(out []byte, i int) []byte {
 	s := &f.segs[i]
 	out = f.appendFuel(out, i == 0)
 	out = append(out, opI64Const)
-	out = appendS64(out, s.cost)
+	out = wasmbin.AppendS64(out, s.cost)
 	out = append(out, opI64Sub)
 	return f.appendStore(out, s.check)
 }
@@ -287,10 +289,10 @@ func (f *funcBody) appendSegment(out []byte, i int) []byte {
 func (f *funcBody) appendFuel(out []byte, entry bool) []byte {
 	if entry || f.global {
 		out = append(out, opGlobalGet)
-		return appendU32(out, f.fuel)
+		return wasmbin.AppendU32(out, f.fuel)
 	}
 	out = append(out, opLocalGet)
-	return appendU32(out, f.local)
+	return wasmbin.AppendU32(out, f.local)
 }
 
 // appendStore stores the new fuel value on top of the stack into the global
@@ -302,20 +304,20 @@ func (f *funcBody) appendFuel(out []byte, entry bool) []byte {
 func (f *funcBody) appendStore(out []byte, check bool) []byte {
 	if f.global {
 		out = append(out, opGlobalSet)
-		out = appendU32(out, f.fuel)
+		out = wasmbin.AppendU32(out, f.fuel)
 		if !check {
 			return out
 		}
 		out = append(out, opGlobalGet)
-		out = appendU32(out, f.fuel)
+		out = wasmbin.AppendU32(out, f.fuel)
 		return append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opUnreachable, opEnd)
 	}
 	if !check {
 		out = append(out, opLocalSet)
-		return appendU32(out, f.local)
+		return wasmbin.AppendU32(out, f.local)
 	}
 	out = append(out, opLocalTee)
-	out = appendU32(out, f.local)
+	out = wasmbin.AppendU32(out, f.local)
 	out = append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty)
 	out = f.appendFlush(out)
 	return append(out, opUnreachable, opEnd)
@@ -324,17 +326,17 @@ func (f *funcBody) appendStore(out []byte, check bool) []byte {
 // appendFlush appends: $fuel = fuel.
 func (f *funcBody) appendFlush(out []byte) []byte {
 	out = append(out, opLocalGet)
-	out = appendU32(out, f.local)
+	out = wasmbin.AppendU32(out, f.local)
 	out = append(out, opGlobalSet)
-	return appendU32(out, f.fuel)
+	return wasmbin.AppendU32(out, f.fuel)
 }
 
 // appendReload appends: fuel = $fuel.
 func (f *funcBody) appendReload(out []byte) []byte {
 	out = append(out, opGlobalGet)
-	out = appendU32(out, f.fuel)
+	out = wasmbin.AppendU32(out, f.fuel)
 	out = append(out, opLocalSet)
-	return appendU32(out, f.local)
+	return wasmbin.AppendU32(out, f.local)
 }
 
 // appendStackCharge appends the entry's charge of cost to the stack budget
@@ -355,29 +357,29 @@ func (f *funcBody) appendStackCharge(out []byte, cost int64) []byte {
 		// Not charged, but it calls functions that are: save the budget
 		// to restore it after them (global.get $stack  local.set $s).
 		out = append(out, opGlobalGet)
-		out = appendU32(out, stack)
+		out = wasmbin.AppendU32(out, stack)
 		out = append(out, opLocalSet)
-		return appendU32(out, f.slocal)
+		return wasmbin.AppendU32(out, f.slocal)
 	}
 	out = append(out, opGlobalGet)
-	out = appendU32(out, stack)
+	out = wasmbin.AppendU32(out, stack)
 	out = append(out, opI64Const)
-	out = appendS64(out, cost)
+	out = wasmbin.AppendS64(out, cost)
 	if f.restore {
 		out = append(out, opI64Sub, opLocalTee)
-		out = appendU32(out, f.slocal)
+		out = wasmbin.AppendU32(out, f.slocal)
 		out = append(out, opGlobalSet)
-		out = appendU32(out, stack)
+		out = wasmbin.AppendU32(out, stack)
 		out = append(out, opLocalGet)
-		out = appendU32(out, f.slocal)
+		out = wasmbin.AppendU32(out, f.slocal)
 		return append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty, opUnreachable, opEnd)
 	}
 	out = append(out, opI64LtS, opIf, blockEmpty, opGlobalGet)
-	out = appendU32(out, stack)
+	out = wasmbin.AppendU32(out, stack)
 	out = append(out, opI64Const)
-	out = appendS64(out, cost)
+	out = wasmbin.AppendS64(out, cost)
 	out = append(out, opI64Sub, opGlobalSet)
-	out = appendU32(out, stack)
+	out = wasmbin.AppendU32(out, stack)
 	return append(out, opUnreachable, opEnd)
 }
 
@@ -385,19 +387,19 @@ func (f *funcBody) appendStackCharge(out []byte, cost int64) []byte {
 // charge, which the callee that just returned lowered.
 func (f *funcBody) appendRestore(out []byte) []byte {
 	out = append(out, opLocalGet)
-	out = appendU32(out, f.slocal)
+	out = wasmbin.AppendU32(out, f.slocal)
 	out = append(out, opGlobalSet)
-	return appendU32(out, f.fuel+1)
+	return wasmbin.AppendU32(out, f.fuel+1)
 }
 
 // appendDynamic appends a charge for the i32 count on top of the stack,
 // which it leaves in place, and its trap test.
 func (f *funcBody) appendDynamic(out []byte, kind int, scratch uint32) []byte {
 	out = append(out, opLocalTee)
-	out = appendU32(out, scratch)
+	out = wasmbin.AppendU32(out, scratch)
 	out = f.appendFuel(out, false)
 	out = append(out, opLocalGet)
-	out = appendU32(out, scratch)
+	out = wasmbin.AppendU32(out, scratch)
 	out = append(out, opI64ExtendU)
 	switch kind {
 	case perBytes:

@@ -7,11 +7,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/verdictpdp/verdict/internal/wasmbin"
 )
 
 // locals returns a body of type () -> () declaring n i32 locals.
 func locals(n uint32) []byte {
-	return append(appendU32([]byte{1}, n), 0x7f, opEnd)
+	return append(wasmbin.AppendU32([]byte{1}, n), 0x7f, opEnd)
 }
 
 // blocks returns a body of type () -> () with n empty blocks in a row.
@@ -34,7 +35,7 @@ func ifs(n int) []byte {
 
 // brTable returns a body of type () -> () with a br_table of n targets.
 func brTable(n int) []byte {
-	b := appendU32([]byte{0, opBlock, blockEmpty, 0x41, 0, 0x0e}, uint32(n))
+	b := wasmbin.AppendU32([]byte{0, opBlock, blockEmpty, 0x41, 0, 0x0e}, uint32(n))
 	for i := 0; i <= n; i++ {
 		b = append(b, 0)
 	}
@@ -44,11 +45,11 @@ func brTable(n int) []byte {
 // funcs returns the function and code sections of n functions of type 0
 // with the same body.
 func funcs(n int, body []byte) (function, code []byte) {
-	function = appendU32([]byte{secFunction}, uint32(n))
-	code = appendU32([]byte{secCode}, uint32(n))
+	function = wasmbin.AppendU32([]byte{secFunction}, uint32(n))
+	code = wasmbin.AppendU32([]byte{secCode}, uint32(n))
 	for i := 0; i < n; i++ {
 		function = append(function, 0)
-		code = appendU32(code, uint32(len(body)))
+		code = wasmbin.AppendU32(code, uint32(len(body)))
 		code = append(code, body...)
 	}
 	return function, code
@@ -57,12 +58,12 @@ func funcs(n int, body []byte) (function, code []byte) {
 // tables returns a table section of n funcref tables with the given limits
 // (max < 0: none).
 func tables(n int, min uint32, max int64) []byte {
-	t := appendU32([]byte{secTable}, uint32(n))
+	t := wasmbin.AppendU32([]byte{secTable}, uint32(n))
 	for i := 0; i < n; i++ {
 		if max < 0 {
-			t = appendU32(append(t, 0x70, 0), min)
+			t = wasmbin.AppendU32(append(t, 0x70, 0), min)
 		} else {
-			t = appendU32(appendU32(append(t, 0x70, 1), min), uint32(max))
+			t = wasmbin.AppendU32(wasmbin.AppendU32(append(t, 0x70, 1), min), uint32(max))
 		}
 	}
 	return t

@@ -1,6 +1,11 @@
 package meter
 
-import "strings"
+import (
+	"errors"
+	"strings"
+
+	"github.com/verdictpdp/verdict/internal/wasmbin"
+)
 
 // Section ids.
 const (
@@ -25,15 +30,9 @@ const (
 // not listed: they are refused.
 var order = [...]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
 
-type section struct {
-	id       byte
-	raw      reader // the whole section, id and size included
-	contents reader
-}
-
 // module is what Instrument needs to know about its input.
 type module struct {
-	sections       []section
+	sections       []wasmbin.Section
 	params         []uint32 // number of params of each type
 	values         []uint32 // number of params and results of each type
 	funcTypes      []uint32 // type index of each defined function
@@ -54,6 +53,25 @@ type module struct {
 // runs out. See the package documentation for what is charged, what changes
 // and what is refused. wasm is not modified.
 func Instrument(wasm []byte) ([]byte, error) {
+	out, err := rewriteModule(wasm)
+	if err != nil {
+		return nil, malformed(err)
+	}
+	return out, nil
+}
+
+// malformed words an error of the binary reader (wasmbin) as this package
+// words its own, wrapping ErrMalformed; it returns other errors as they are.
+func malformed(err error) error {
+	var e *wasmbin.Error
+	if errors.As(err, &e) {
+		return errAt(ErrMalformed, e.Offset, "%s", e.Detail)
+	}
+	return err
+}
+
+// rewriteModule is Instrument with the binary reader's errors as they come.
+func rewriteModule(wasm []byte) ([]byte, error) {
 	m, err := parse(wasm)
 	if err != nil {
 		return nil, err
@@ -66,55 +84,55 @@ func Instrument(wasm []byte) ([]byte, error) {
 	out = append(out, wasm[:8]...)
 	var sawGlobal, sawExport bool
 	for _, s := range m.sections {
-		if s.id != secCustom {
-			if !sawGlobal && order[s.id] > order[secGlobal] {
-				out = appendSection(out, secGlobal, appendMeterGlobals(appendU32(nil, 2)))
+		if s.ID != secCustom {
+			if !sawGlobal && order[s.ID] > order[secGlobal] {
+				out = appendSection(out, secGlobal, appendMeterGlobals(wasmbin.AppendU32(nil, 2)))
 				sawGlobal = true
 			}
-			if !sawExport && order[s.id] > order[secExport] {
-				out = appendSection(out, secExport, appendMeterExports(appendU32(nil, 2), fuel))
+			if !sawExport && order[s.ID] > order[secExport] {
+				out = appendSection(out, secExport, appendMeterExports(wasmbin.AppendU32(nil, 2), fuel))
 				sawExport = true
 			}
 		}
-		switch s.id {
+		switch s.ID {
 		case secCustom:
-			c := s.contents
-			name, _ := c.name() // checked by parse
+			c := s.Contents
+			name, _ := c.Name() // checked by parse
 			if dropCustom(name) {
 				continue
 			}
-			out = append(out, s.raw.b[s.raw.pos:s.raw.end]...)
+			out = append(out, s.Raw...)
 		case secGlobal:
 			sawGlobal = true
-			c := s.contents
-			_, _ = c.u32() // checked by parse
-			body := appendU32(nil, m.definedGlobal+2)
-			body = append(body, c.b[c.pos:c.end]...)
+			c := s.Contents
+			_, _ = c.U32() // checked by parse
+			body := wasmbin.AppendU32(nil, m.definedGlobal+2)
+			body = append(body, c.Rest()...)
 			out = appendSection(out, secGlobal, appendMeterGlobals(body))
 		case secExport:
 			sawExport = true
-			c := s.contents
-			n, _ := c.u32() // checked by parse
-			body := appendU32(nil, n+2)
-			body = append(body, c.b[c.pos:c.end]...)
+			c := s.Contents
+			n, _ := c.U32() // checked by parse
+			body := wasmbin.AppendU32(nil, n+2)
+			body = append(body, c.Rest()...)
 			out = appendSection(out, secExport, appendMeterExports(body, fuel))
 		case secTable:
-			out = appendSection(out, secTable, capTables(s.contents))
+			out = appendSection(out, secTable, capTables(s.Contents))
 		case secCode:
-			body, err := m.rewriteCode(s.contents, fuel)
+			body, err := m.rewriteCode(s.Contents, fuel)
 			if err != nil {
 				return nil, err
 			}
 			out = appendSection(out, secCode, body)
 		default:
-			out = append(out, s.raw.b[s.raw.pos:s.raw.end]...)
+			out = append(out, s.Raw...)
 		}
 	}
 	if !sawGlobal {
-		out = appendSection(out, secGlobal, appendMeterGlobals(appendU32(nil, 2)))
+		out = appendSection(out, secGlobal, appendMeterGlobals(wasmbin.AppendU32(nil, 2)))
 	}
 	if !sawExport {
-		out = appendSection(out, secExport, appendMeterExports(appendU32(nil, 2), fuel))
+		out = appendSection(out, secExport, appendMeterExports(wasmbin.AppendU32(nil, 2), fuel))
 	}
 	return out, nil
 }
@@ -128,7 +146,7 @@ func dropCustom(name string) bool {
 
 func appendSection(out []byte, id byte, body []byte) []byte {
 	out = append(out, id)
-	out = appendU32(out, uint32(len(body)))
+	out = wasmbin.AppendU32(out, uint32(len(body)))
 	return append(out, body...)
 }
 
@@ -137,46 +155,40 @@ func appendSection(out []byte, id byte, body []byte) []byte {
 // StackBudget).
 func appendMeterGlobals(b []byte) []byte {
 	b = append(b, 0x7e, 0x01, 0x42)
-	b = appendS64(b, InitialFuel)
+	b = wasmbin.AppendS64(b, InitialFuel)
 	b = append(b, 0x0b, 0x7e, 0x01, 0x42)
-	b = appendS64(b, StackBudget)
+	b = wasmbin.AppendS64(b, StackBudget)
 	return append(b, 0x0b)
 }
 
 // appendMeterExports appends the exports of the fuel global, at index, and
 // of the stack global after it.
 func appendMeterExports(b []byte, index uint32) []byte {
-	b = appendName(b, FuelGlobal)
+	b = wasmbin.AppendName(b, FuelGlobal)
 	b = append(b, 0x03)
-	b = appendU32(b, index)
-	b = appendName(b, StackGlobal)
+	b = wasmbin.AppendU32(b, index)
+	b = wasmbin.AppendName(b, StackGlobal)
 	b = append(b, 0x03)
-	return appendU32(b, index+1)
+	return wasmbin.AppendU32(b, index+1)
 }
 
 // parse splits wasm into sections and reads the counts Instrument needs.
 func parse(wasm []byte) (*module, error) {
-	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+	if len(wasm) < 8 || string(wasm[:4]) != wasmbin.Magic {
 		return nil, errAt(ErrMalformed, 0, "not a WebAssembly binary (bad magic number)")
 	}
-	if string(wasm[4:8]) != "\x01\x00\x00\x00" {
+	if string(wasm[4:8]) != wasmbin.Header[4:] {
 		return nil, errAt(ErrUnsupported, 4, "binary format version %x, want 1", wasm[4:8])
 	}
 	m := &module{}
-	r := reader{b: wasm, pos: 8, end: len(wasm)}
+	r := wasmbin.NewReader(wasm, len(wasmbin.Header))
 	last := 0
-	for !r.done() {
-		start := r.pos
-		id, _ := r.byte()
-		size, err := r.u32()
+	for !r.Done() {
+		s, err := r.Section()
 		if err != nil {
 			return nil, err
 		}
-		contents, err := r.sub(size)
-		if err != nil {
-			return nil, err
-		}
-		s := section{id: id, raw: reader{b: wasm, pos: start, end: r.pos}, contents: contents}
+		id, start := s.ID, s.Start
 		if id == secTag {
 			return nil, errAt(ErrUnsupported, start, "tag section (exception handling)")
 		}
@@ -198,21 +210,21 @@ func parse(wasm []byte) (*module, error) {
 }
 
 // read reads what Instrument needs from one section.
-func (m *module) read(s section) error {
-	c := s.contents
-	if s.id == secCustom {
-		_, err := c.name()
+func (m *module) read(s wasmbin.Section) error {
+	c := s.Contents
+	if s.ID == secCustom {
+		_, err := c.Name()
 		return err
 	}
 	var n uint32
-	switch s.id {
+	switch s.ID {
 	case secType, secImport, secFunction, secTable, secMemory, secGlobal, secExport:
 		var err error
-		if n, err = c.u32(); err != nil {
+		if n, err = c.U32(); err != nil {
 			return err
 		}
 	}
-	switch s.id {
+	switch s.ID {
 	case secType:
 		for i := uint32(0); i < n; i++ {
 			p, v, err := readFuncType(&c)
@@ -224,7 +236,7 @@ func (m *module) read(s section) error {
 		}
 	case secImport:
 		for i := uint32(0); i < n; i++ {
-			at := c.pos
+			at := c.Pos()
 			kind, err := readImport(&c)
 			if err != nil {
 				return err
@@ -242,7 +254,7 @@ func (m *module) read(s section) error {
 		}
 	case secFunction:
 		for i := uint32(0); i < n; i++ {
-			t, err := c.u32()
+			t, err := c.U32()
 			if err != nil {
 				return err
 			}
@@ -250,7 +262,7 @@ func (m *module) read(s section) error {
 		}
 	case secTable:
 		for i := uint32(0); i < n; i++ {
-			at := c.pos
+			at := c.Pos()
 			if err := readTableType(&c); err != nil {
 				return err
 			}
@@ -270,19 +282,19 @@ func (m *module) read(s section) error {
 		return nil // copied as is
 	case secExport:
 		for i := uint32(0); i < n; i++ {
-			at := c.pos
-			name, err := c.name()
+			at := c.Pos()
+			name, err := c.Name()
 			if err != nil {
 				return err
 			}
 			if name == FuelGlobal || name == StackGlobal {
 				return errAt(ErrFuelExported, at, "export %q", name)
 			}
-			kind, err := c.byte()
+			kind, err := c.Byte()
 			if err != nil {
 				return err
 			}
-			index, err := c.u32()
+			index, err := c.U32()
 			if err != nil {
 				return err
 			}
@@ -299,19 +311,19 @@ func (m *module) read(s section) error {
 	case secElement, secData:
 		// Copied as is, but a count that cannot fit makes wazero allocate
 		// for it (gigabytes) before it finds out: refuse it here.
-		n, err := c.u32()
+		n, err := c.U32()
 		if err != nil {
 			return err
 		}
-		if int64(n) > int64(c.end-c.pos) {
-			return errAt(ErrMalformed, s.contents.pos, "section %d claims %d entries in %d bytes", s.id, n, c.end-c.pos)
+		if int64(n) > int64(c.Left()) {
+			return errAt(ErrMalformed, s.Contents.Pos(), "section %d claims %d entries in %d bytes", s.ID, n, c.Left())
 		}
-		if s.id == secElement {
+		if s.ID == secElement {
 			m.readElements(c, n)
 		}
 		return nil
 	case secStart:
-		index, err := c.u32()
+		index, err := c.U32()
 		if err != nil {
 			m.opaque = true
 			return nil // copied as is; wazero reports it
@@ -321,17 +333,17 @@ func (m *module) read(s section) error {
 	default:
 		return nil // copied as is, or the code section, read later
 	}
-	if !c.done() {
-		return errAt(ErrMalformed, c.pos, "section %d has %d bytes after its last entry", s.id, c.end-c.pos)
+	if !c.Done() {
+		return errAt(ErrMalformed, c.Pos(), "section %d has %d bytes after its last entry", s.ID, c.Left())
 	}
 	return nil
 }
 
 // readFuncType reads a function type and returns its number of params and
 // its number of params and results.
-func readFuncType(c *reader) (params, values uint32, err error) {
-	at := c.pos
-	form, err := c.byte()
+func readFuncType(c *wasmbin.Reader) (params, values uint32, err error) {
+	at := c.Pos()
+	form, err := c.Byte()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -339,7 +351,7 @@ func readFuncType(c *reader) (params, values uint32, err error) {
 		return 0, 0, errAt(ErrUnsupported, at, "type form %#x (only function types, 0x60)", form)
 	}
 	for i := 0; i < 2; i++ {
-		n, err := c.u32()
+		n, err := c.U32()
 		if err != nil {
 			return 0, 0, err
 		}
@@ -356,9 +368,18 @@ func readFuncType(c *reader) (params, values uint32, err error) {
 	return params, values, nil
 }
 
-func readValType(c *reader) error {
-	at := c.pos
-	t, err := c.byte()
+// isValType reports whether c is a core 2.0 value type.
+func isValType(c byte) bool {
+	switch c {
+	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
+		return true
+	}
+	return false
+}
+
+func readValType(c *wasmbin.Reader) error {
+	at := c.Pos()
+	t, err := c.Byte()
 	if err != nil {
 		return err
 	}
@@ -376,29 +397,29 @@ const (
 )
 
 // readImport reads one import and returns its kind.
-func readImport(c *reader) (byte, error) {
+func readImport(c *wasmbin.Reader) (byte, error) {
 	for i := 0; i < 2; i++ {
-		if _, err := c.name(); err != nil {
+		if _, err := c.Name(); err != nil {
 			return 0, err
 		}
 	}
-	at := c.pos
-	kind, err := c.byte()
+	at := c.Pos()
+	kind, err := c.Byte()
 	if err != nil {
 		return 0, err
 	}
 	switch kind {
 	case 0x00: // function
-		_, err = c.u32()
+		_, err = c.U32()
 	case importTable:
 		err = readTableType(c)
 	case 0x02: // memory
 		err = readLimits(c)
 	case 0x03: // global
 		if err = readValType(c); err == nil {
-			at := c.pos
+			at := c.Pos()
 			var mut byte
-			if mut, err = c.byte(); err == nil && mut > 1 {
+			if mut, err = c.Byte(); err == nil && mut > 1 {
 				return 0, errAt(ErrMalformed, at, "global mutability %#x", mut)
 			}
 		}
@@ -413,22 +434,22 @@ func readImport(c *reader) (byte, error) {
 
 // readTableType reads a table type, refusing a minimum over
 // MaxTableEntries.
-func readTableType(c *reader) error {
+func readTableType(c *wasmbin.Reader) error {
 	_, _, _, err := tableType(c)
 	return err
 }
 
 // tableType reads a table type and returns its element type and limits
 // (see limits), refusing a minimum over MaxTableEntries.
-func tableType(c *reader) (elem byte, min, max uint32, err error) {
-	at := c.pos
-	if elem, err = c.byte(); err != nil {
+func tableType(c *wasmbin.Reader) (elem byte, min, max uint32, err error) {
+	at := c.Pos()
+	if elem, err = c.Byte(); err != nil {
 		return 0, 0, 0, err
 	}
 	if elem != 0x70 && elem != 0x6f {
 		return 0, 0, 0, errAt(ErrUnsupported, at, "table element type %#x", elem)
 	}
-	at = c.pos
+	at = c.Pos()
 	if min, max, err = limits(c); err != nil {
 		return 0, 0, 0, err
 	}
@@ -438,28 +459,28 @@ func tableType(c *reader) (elem byte, min, max uint32, err error) {
 	return elem, min, max, nil
 }
 
-func readLimits(c *reader) error {
+func readLimits(c *wasmbin.Reader) error {
 	_, _, err := limits(c)
 	return err
 }
 
 // limits reads limits and returns the minimum and the maximum (^0 when
 // there is none).
-func limits(c *reader) (min, max uint32, err error) {
-	at := c.pos
-	flag, err := c.byte()
+func limits(c *wasmbin.Reader) (min, max uint32, err error) {
+	at := c.Pos()
+	flag, err := c.Byte()
 	if err != nil {
 		return 0, 0, err
 	}
 	if flag > 1 {
 		return 0, 0, errAt(ErrUnsupported, at, "limits flag %#x (shared memory or memory64)", flag)
 	}
-	if min, err = c.u32(); err != nil {
+	if min, err = c.U32(); err != nil {
 		return 0, 0, err
 	}
 	max = ^uint32(0)
 	if flag == 1 {
-		max, err = c.u32()
+		max, err = c.U32()
 	}
 	return min, max, err
 }
@@ -469,14 +490,14 @@ func limits(c *reader) (min, max uint32, err error) {
 // none: growing past it then fails (table.grow returns -1) instead of
 // making the host allocate. A maximum below the minimum stays for wazero to
 // refuse.
-func capTables(c reader) []byte {
-	n, _ := c.u32()
-	out := appendU32(make([]byte, 0, c.end-c.pos+int(n)*4), n)
+func capTables(c wasmbin.Reader) []byte {
+	n, _ := c.U32()
+	out := wasmbin.AppendU32(make([]byte, 0, c.Left()+int(n)*4), n)
 	for i := uint32(0); i < n; i++ {
 		elem, lo, hi, _ := tableType(&c)
 		out = append(out, elem, 1)
-		out = appendU32(out, lo)
-		out = appendU32(out, min(hi, MaxTableEntries))
+		out = wasmbin.AppendU32(out, lo)
+		out = wasmbin.AppendU32(out, min(hi, MaxTableEntries))
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/verdictpdp/verdict/internal/wasmbin"
 )
 
 // Defined functions of testdata/prepaid.wat, by index.
@@ -123,26 +124,23 @@ func TestLoopFreeRunawaysStopByFuel(t *testing.T) {
 // codeBodies returns the function bodies of a module's code section.
 func codeBodies(t *testing.T, wasm []byte) [][]byte {
 	t.Helper()
-	r := reader{b: wasm, pos: 8, end: len(wasm)}
-	for !r.done() {
-		id, err := r.byte()
+	r := wasmbin.NewReader(wasm, len(wasmbin.Header))
+	for !r.Done() {
+		s, err := r.Section()
 		require.NoError(t, err)
-		size, err := r.u32()
-		require.NoError(t, err)
-		c, err := r.sub(size)
-		require.NoError(t, err)
-		if id != secCode {
+		if s.ID != secCode {
 			continue
 		}
-		n, err := c.u32()
+		c := s.Contents
+		n, err := c.U32()
 		require.NoError(t, err)
 		bodies := make([][]byte, n)
 		for i := range bodies {
-			size, err := c.u32()
+			size, err := c.U32()
 			require.NoError(t, err)
-			b, err := c.sub(size)
+			b, err := c.Sub(size)
 			require.NoError(t, err)
-			bodies[i] = b.b[b.pos:b.end]
+			bodies[i] = b.Rest()
 		}
 		return bodies
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/verdictpdp/verdict/internal/wasmbin"
 )
 
 // tiny returns a module with one function of type () -> () whose body (the
@@ -15,7 +16,7 @@ func tiny(body []byte, before ...[]byte) []byte {
 		m = append(m, s...)
 	}
 	m = append(m, 3, 2, 1, 0) // function section: one function of type 0
-	code := appendU32(nil, uint32(len(body)))
+	code := wasmbin.AppendU32(nil, uint32(len(body)))
 	code = append(append([]byte{1}, code...), body...)
 	return appendSection(m, secCode, code)
 }

@@ -6,14 +6,14 @@ func (f *funcBody) scan() error {
 	r := &f.r
 	for n := 0; ; n++ {
 		if len(f.frames) == 0 {
-			if !r.done() {
-				return errAt(ErrMalformed, r.pos, "%d bytes after the function's final end", r.end-r.pos)
+			if !r.Done() {
+				return errAt(ErrMalformed, r.Pos(), "%d bytes after the function's final end", r.Left())
 			}
 			f.instructions = n
 			return nil
 		}
-		at := r.pos
-		op, err := r.byte()
+		at := r.Pos()
+		op, err := r.Byte()
 		if err != nil {
 			return errAt(ErrMalformed, at, "function body ends before its final end")
 		}
@@ -102,9 +102,9 @@ func (f *funcBody) scan() error {
 // parent (-1 for function entries and loop headers); check says whether the
 // segment tests the fuel, not only charges it.
 func (f *funcBody) segment(parent int, check bool) {
-	f.segs = append(f.segs, seg{pos: f.r.pos, parent: parent, check: check})
+	f.segs = append(f.segs, seg{pos: f.r.Pos(), parent: parent, check: check})
 	f.cur = len(f.segs) - 1
-	f.inserts = append(f.inserts, insert{pos: f.r.pos, kind: insSegment, arg: f.cur})
+	f.inserts = append(f.inserts, insert{pos: f.r.Pos(), kind: insSegment, arg: f.cur})
 }
 
 // exits reports whether a branch to label depth l leaves the function.
@@ -138,9 +138,9 @@ func (f *funcBody) call(pos int, fn uint32, direct bool) {
 		f.segs[f.cur].cost += f.g.costOf(fn)
 		return
 	}
-	f.inserts = append(f.inserts, insert{pos: pos, kind: insFlush}, insert{pos: f.r.pos, kind: insReload})
+	f.inserts = append(f.inserts, insert{pos: pos, kind: insFlush}, insert{pos: f.r.Pos(), kind: insReload})
 	if !direct || f.g.charges(fn) {
-		f.inserts = append(f.inserts, insert{pos: f.r.pos, kind: insRestore})
+		f.inserts = append(f.inserts, insert{pos: f.r.Pos(), kind: insRestore})
 	}
 }
 
@@ -211,12 +211,12 @@ func (f *funcBody) immediates(at int, op byte) error {
 		f.flush(at)
 	case op == 0x0c || op == 0x0d: // br, br_if
 		var l uint32
-		if l, err = r.u32(); err == nil && f.exits(l) {
+		if l, err = r.U32(); err == nil && f.exits(l) {
 			f.flush(at)
 		}
 	case op == 0x0e: // br_table
 		var n, l uint32
-		if n, err = r.u32(); err != nil {
+		if n, err = r.U32(); err != nil {
 			return err
 		}
 		// Each target is an edge the compiler works on (see MaxBlocks).
@@ -225,7 +225,7 @@ func (f *funcBody) immediates(at int, op byte) error {
 		}
 		exits := false
 		for i := uint64(0); i <= uint64(n) && err == nil; i++ {
-			l, err = r.u32()
+			l, err = r.U32()
 			exits = exits || f.exits(l)
 		}
 		if exits && err == nil {
@@ -233,13 +233,13 @@ func (f *funcBody) immediates(at int, op byte) error {
 		}
 	case op == 0x10: // call
 		var fn uint32
-		if fn, err = r.u32(); err == nil {
+		if fn, err = r.U32(); err == nil {
 			f.call(at, fn, true)
 		}
 	case op == 0x11: // call_indirect type table
 		var t uint32
-		if t, err = r.u32(); err == nil {
-			if _, err = r.u32(); err == nil {
+		if t, err = r.U32(); err == nil {
+			if _, err = r.U32(); err == nil {
 				f.call(at, t, false)
 			}
 		}
@@ -252,7 +252,7 @@ func (f *funcBody) immediates(at int, op byte) error {
 	case op == 0x1a || op == 0x1b: // drop, select
 	case op == 0x1c: // select t*
 		var n uint32
-		if n, err = r.u32(); err != nil {
+		if n, err = r.U32(); err != nil {
 			return err
 		}
 		for i := uint32(0); i < n && err == nil; i++ {
@@ -262,39 +262,39 @@ func (f *funcBody) immediates(at int, op byte) error {
 		// The rewrite appends locals of its own: an index past the
 		// function's would name them (see ErrInvalid).
 		var l uint32
-		if l, err = r.u32(); err == nil && uint64(l) >= f.locals {
+		if l, err = r.U32(); err == nil && uint64(l) >= f.locals {
 			return errAt(ErrInvalid, at, "local %d of a function with %d locals", l, f.locals)
 		}
 	case op == 0x23 || op == 0x24: // global.get, global.set
 		// The rewrite appends the fuel global at index f.fuel.
 		var g uint32
-		if g, err = r.u32(); err == nil && g >= f.fuel {
+		if g, err = r.U32(); err == nil && g >= f.fuel {
 			return errAt(ErrInvalid, at, "global %d of a module with %d globals", g, f.fuel)
 		}
 	case op == 0x25 || op == 0x26: // table.get, table.set
-		_, err = r.u32()
+		_, err = r.U32()
 	case op >= 0x28 && op <= 0x3e: // loads and stores
 		err = f.memarg()
 	case op == 0x3f: // memory.size
 		err = f.memIndex()
 	case op == 0x41: // i32.const
-		_, err = r.leb(32, true)
+		_, err = r.S32()
 	case op == 0x42: // i64.const
-		_, err = r.leb(64, true)
+		_, err = r.S64()
 	case op == 0x43:
-		err = r.skip(4)
+		err = r.Skip(4)
 	case op == 0x44:
-		err = r.skip(8)
+		err = r.Skip(8)
 	case op >= 0x45 && op <= 0xc4: // numeric, sign extension
 	case op == 0xd0: // ref.null t
 		var t byte
-		if t, err = r.byte(); err == nil && t != 0x70 && t != 0x6f {
+		if t, err = r.Byte(); err == nil && t != 0x70 && t != 0x6f {
 			return errAt(ErrUnsupported, at, "ref.null type %#x", t)
 		}
 	case op == 0xd1: // ref.is_null
 	case op == 0xd2: // ref.func
 		var fn uint32
-		if fn, err = r.u32(); err == nil && f.info != nil {
+		if fn, err = r.U32(); err == nil && f.info != nil {
 			f.info.refs = append(f.info.refs, fn)
 		}
 	case op >= 0xd3 && op <= 0xd6:
@@ -312,20 +312,20 @@ func (f *funcBody) immediates(at int, op byte) error {
 // blockType skips a block type: empty, a value type or a type index.
 func (f *funcBody) blockType() error {
 	r := &f.r
-	at := r.pos
-	if r.done() {
-		return errAt(ErrMalformed, at, "unexpected end")
-	}
-	if c := r.b[r.pos]; c == blockEmpty || isValType(c) {
-		r.pos++
-		return nil
-	}
-	v, err := r.leb(33, true)
+	at := r.Pos()
+	c, err := r.Peek()
 	if err != nil {
 		return err
 	}
-	if int64(v) < 0 {
-		return errAt(ErrUnsupported, at, "block type %#x", int64(v))
+	if c == blockEmpty || isValType(c) {
+		return r.Skip(1)
+	}
+	v, err := r.S33()
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return errAt(ErrUnsupported, at, "block type %#x", v)
 	}
 	return nil
 }
@@ -333,23 +333,23 @@ func (f *funcBody) blockType() error {
 // memarg skips an alignment and an offset, refusing a memory index
 // (multi-memory: bit 6 of the alignment).
 func (f *funcBody) memarg() error {
-	at := f.r.pos
-	align, err := f.r.u32()
+	at := f.r.Pos()
+	align, err := f.r.U32()
 	if err != nil {
 		return err
 	}
 	if align&0x40 != 0 {
 		return errAt(ErrUnsupported, at, "memory index in memarg (multi-memory)")
 	}
-	_, err = f.r.u32()
+	_, err = f.r.U32()
 	return err
 }
 
 // memIndex skips the zero byte of memory.size, memory.grow and the bulk
 // memory instructions.
 func (f *funcBody) memIndex() error {
-	at := f.r.pos
-	c, err := f.r.byte()
+	at := f.r.Pos()
+	c, err := f.r.Byte()
 	if err != nil {
 		return err
 	}
@@ -363,13 +363,13 @@ func (f *funcBody) memIndex() error {
 // memory and table instructions.
 func (f *funcBody) prefixFC(at int) error {
 	r := &f.r
-	sub, err := r.u32()
+	sub, err := r.U32()
 	if err != nil {
 		return err
 	}
 	u32 := func(n int) error {
 		for i := 0; i < n; i++ {
-			if _, err := r.u32(); err != nil {
+			if _, err := r.U32(); err != nil {
 				return err
 			}
 		}
@@ -416,7 +416,7 @@ var simdGaps = map[uint32]bool{154: true, 162: true, 165: true, 166: true, 175: 
 // prefixFD decodes the 0xfd instructions: fixed-width SIMD.
 func (f *funcBody) prefixFD(at int) error {
 	r := &f.r
-	sub, err := r.u32()
+	sub, err := r.U32()
 	if err != nil {
 		return err
 	}
@@ -424,14 +424,14 @@ func (f *funcBody) prefixFD(at int) error {
 	case sub <= 0x0b || sub == 0x5c || sub == 0x5d: // loads, store, load_zero
 		return f.memarg()
 	case sub == 0x0c || sub == 0x0d: // v128.const, i8x16.shuffle
-		return r.skip(16)
+		return r.Skip(16)
 	case sub >= 0x15 && sub <= 0x22: // extract_lane, replace_lane
-		return r.skip(1)
+		return r.Skip(1)
 	case sub >= 0x54 && sub <= 0x5b: // load_lane, store_lane
 		if err := f.memarg(); err != nil {
 			return err
 		}
-		return r.skip(1)
+		return r.Skip(1)
 	case sub <= 0xff && !simdGaps[sub]:
 		return nil
 	case sub >= 0x100 && sub <= 0x113:

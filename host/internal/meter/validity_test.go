@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/verdictpdp/verdict/internal/wasmbin"
 )
 
 // build returns a module made of the given sections (id and contents), in
@@ -29,9 +30,9 @@ var (
 
 // code returns a code section of one body per argument (locals included).
 func code(bodies ...[]byte) []byte {
-	c := appendU32([]byte{secCode}, uint32(len(bodies)))
+	c := wasmbin.AppendU32([]byte{secCode}, uint32(len(bodies)))
 	for _, b := range bodies {
-		c = appendU32(c, uint32(len(b)))
+		c = wasmbin.AppendU32(c, uint32(len(b)))
 		c = append(c, b...)
 	}
 	return c

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 type counters struct {
@@ -62,7 +63,7 @@ func (m *Module) Evaluate(ctx context.Context, p abi.Principal, items []abi.Item
 			since.UTC().Format(time.RFC3339), m.opts.QuarantineFailures, m.opts.QuarantineWindow))
 	}
 	buf := m.buffers.Get().(*[]byte)
-	input := abi.AppendRequest((*buf)[:0], &abi.Request{ABI: abi.Version, Principal: p, Items: items})
+	input := wire.AppendRequest((*buf)[:0], &abi.Request{ABI: abi.Version, Principal: p, Items: items})
 	// The buffer goes back to the pool once the guest call is done with it,
 	// which for an abandoned call is after Evaluate returns.
 	release := func() {
@@ -384,7 +385,7 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	if !utf8.Valid(out) {
 		return callErr(KindBadOutput, "output is not valid UTF-8")
 	}
-	view, err := abi.ParseResponse(out, abi.DefaultJSONDepth)
+	view, err := wire.ParseResponse(out, wire.DefaultJSONDepth)
 	if err != nil {
 		return callErr(KindBadOutput, "output is not a valid response: %v", err)
 	}
@@ -397,8 +398,13 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	seen := make([]uint8, len(items)) // 0 missing, 1 answered, 2 answered twice
 	bad := 0
 	for _, raw := range view.Items {
-		a, decodeErr := abi.DecodeAnswer(raw, abi.DefaultJSONDepth)
-		if decodeErr != nil && a.ID == "" && repeatsID(raw) {
+		a, decodeErr := wire.DecodeAnswer(raw, wire.DefaultJSONDepth)
+		if errors.Is(decodeErr, wire.ErrRepeatedID) {
+			// The decoder cannot say which item such an answer is for,
+			// while a reader that keeps the last key (encoding/json,
+			// JSON.parse) would take it for the last id's: rather than
+			// read the output one way, the host refuses it whole (found
+			// by FuzzGuestOutput).
 			return callErr(KindBadOutput, `an answer repeats its "id" key, so which item it answers is ambiguous`)
 		}
 		i, err := strconv.Atoi(a.ID)

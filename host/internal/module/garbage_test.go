@@ -60,7 +60,7 @@ func TestGarbageOutputDenies(t *testing.T) {
 		{"ALLOW for a non-canonical id", echo, `{"items":[{"id":"00","result":"ALLOW"}]}`, basic1, "no answer for this item (the output answered 1 unknown", false, []int{0}},
 		{"duplicate ids", echo, `{"items":[{"id":"0","result":"ALLOW"},{"id":"0","result":"ALLOW"}]}`, basic1, "item answered more than once", false, []int{0}},
 		// Found by FuzzGuestOutput: the second answer is for item 0 to a
-		// reader that keeps the last key, and for no item to the abi decoder.
+		// reader that keeps the last key, and for no item to the host's decoder.
 		{"an answer repeats its id key", echo, `{"items":[{"id":"0","result":"ALLOW"},{"id":"5","id":"0","result":"DENY"}]}`,
 			basic1, `an answer repeats its "id" key`, true, nil},
 		{"missing id", echo, `{"items":[{"id":"0","result":"ALLOW"}]}`, guestItems(2, basicPerm), "no answer for this item", false, []int{1}},

@@ -105,7 +105,7 @@ func fuzzItems(shape uint8) []abi.Item {
 }
 
 // notAnAllow is the oracle: it reads out with encoding/json, independently
-// of the abi decoder, keeping every repeated key, and returns why out is not
+// of the host's decoder (internal/wire), keeping every repeated key, and returns why out is not
 // a valid ALLOW for item i ("" when it is).
 func notAnAllow(out []byte, i int) string {
 	if !utf8.Valid(out) || !json.Valid(out) {

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // Module is one module's answer in an Entry.
@@ -114,7 +114,7 @@ func (l *Logger) WriteErrors() uint64 { return l.errs.Load() }
 func AppendJSON(b []byte, e *Entry) []byte {
 	str := func(b []byte, key, v string) []byte {
 		b = append(b, key...)
-		return abi.AppendString(b, v, true)
+		return wire.AppendString(b, v)
 	}
 	b = append(b, `{"time":"`...)
 	b = e.Time.AppendFormat(b, time.RFC3339Nano)

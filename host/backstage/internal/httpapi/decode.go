@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // isJSON reports whether the request's content type is application/json,
@@ -137,7 +137,7 @@ func parseBody(body []byte, maxDepth int) (any, error) {
 	// One strict pass decodes every body that is valid, within the depth
 	// and unambiguous (the common case); any other body takes the
 	// reference path below, which finds the same failure and words it.
-	if v, err := abi.DecodeValue(data, maxDepth); err == nil {
+	if v, err := wire.DecodeValue(data, maxDepth); err == nil {
 		return v, nil
 	}
 	v, err := parseBodyReference(data, maxDepth)
@@ -156,10 +156,10 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 
 // parseBodyReference is parseBody by encoding/json and separate checks of
 // depth and ambiguity: slower, and the source of every refusal's wording.
-// abi.DecodeValue accepts exactly the bodies it accepts, with deeply equal
+// wire.DecodeValue accepts exactly the bodies it accepts, with deeply equal
 // values (FuzzParseBodyFastPath).
 func parseBodyReference(data []byte, maxDepth int) (any, error) {
-	if err := abi.CheckDepth(data, maxDepth); err != nil {
+	if err := wire.CheckDepth(data, maxDepth); err != nil {
 		return nil, newError(nameInput, "request body is nested more than "+
 			strconv.Itoa(maxDepth)+" levels deep")
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/abi/conformance"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // fuzzLimits are small, so that random bodies reach every limit.
@@ -53,7 +54,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if int64(len(body)) > fuzzLimits.BodyBytes {
 			t.Fatalf("accepted %d bytes", len(body))
 		}
-		if abi.CheckDepth(body, fuzzLimits.JSONDepth) != nil {
+		if wire.CheckDepth(body, fuzzLimits.JSONDepth) != nil {
 			t.Fatalf("accepted a body nested deeper than %d: %q", fuzzLimits.JSONDepth, body)
 		}
 		if len(items) > fuzzLimits.BatchItems {
@@ -130,33 +131,33 @@ func encodeBody(p abi.Principal, items []item, native bool) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = abi.AppendString(b, it.id, true)
+		b = wire.AppendString(b, it.id)
 		b = append(b, `,"permission":{"type":`...)
-		b = abi.AppendString(b, it.perm.Type, true)
+		b = wire.AppendString(b, it.perm.Type)
 		b = append(b, `,"name":`...)
-		b = abi.AppendString(b, it.perm.Name, true)
+		b = wire.AppendString(b, it.perm.Name)
 		b = append(b, `,"attributes":{`...)
 		if it.perm.Attributes.Action != "" {
 			b = append(b, `"action":`...)
-			b = abi.AppendString(b, it.perm.Attributes.Action, true)
+			b = wire.AppendString(b, it.perm.Attributes.Action)
 		}
 		b = append(b, '}')
 		if it.perm.IsResource() {
 			b = append(b, `,"resourceType":`...)
-			b = abi.AppendString(b, it.perm.ResourceType, true)
+			b = wire.AppendString(b, it.perm.ResourceType)
 		}
 		b = append(b, '}')
 		switch it.kind {
 		case refString:
 			b = append(b, `,"resourceRef":`...)
-			b = abi.AppendString(b, it.ref, true)
+			b = wire.AppendString(b, it.ref)
 		case refArray:
 			b = append(b, `,"resourceRef":[`...)
 			for j, ref := range it.refs {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = abi.AppendString(b, ref, true)
+				b = wire.AppendString(b, ref)
 			}
 			b = append(b, ']')
 		}

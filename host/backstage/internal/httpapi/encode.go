@@ -9,6 +9,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 const contentTypeJSON = "application/json; charset=utf-8"
@@ -26,7 +27,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 // JSON.stringify writes it: only '"', '\\' and control characters are
 // escaped (no HTML escaping), so echoed values read as Backstage would echo
 // them. Invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte { return abi.AppendString(b, s, false) }
+func appendString(b []byte, s string) []byte { return wire.AppendJSString(b, s) }
 
 // reasonConditionalRef explains why a CONDITIONAL decision for an item
 // with a resourceRef is DENY when it was not resolved (an incomplete

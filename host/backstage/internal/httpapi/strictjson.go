@@ -5,7 +5,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // Parser differentials (spec/reliability.md §5 row 2). A request body must
@@ -172,7 +172,7 @@ func checkUnambiguous(data []byte) error {
 }
 
 // unquoteStrict appends the value of the string whose content starts at
-// data[start] (valid JSON) to buf with abi.Unquote. It returns the index of
+// data[start] (valid JSON) to buf with wire.Unquote. It returns the index of
 // the closing quote and false if an escape encodes an unpaired surrogate.
 func unquoteStrict(data []byte, start int, buf []byte) (int, []byte, bool) {
 	end := start
@@ -183,7 +183,7 @@ func unquoteStrict(data []byte, start int, buf []byte) (int, []byte, bool) {
 		end++
 	}
 	end = min(end, len(data))
-	buf, lone := abi.Unquote(buf, data[start:end])
+	buf, lone := wire.Unquote(buf, data[start:end])
 	return end, buf, !lone
 }
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 func TestCheckUnambiguous(t *testing.T) {
@@ -152,7 +152,7 @@ func repeatsKey(data []byte) bool {
 }
 
 // FuzzParseBodyFastPath checks that parseBody's one-pass decoder
-// (abi.DecodeValue) accepts exactly the bodies the reference path
+// (wire.DecodeValue) accepts exactly the bodies the reference path
 // (encoding/json, the depth check, checkUnambiguous) accepts, with deeply
 // equal values: a body it accepted that the reference refuses would skip a
 // check, and a value that differed would mean one thing to the host and
@@ -172,7 +172,7 @@ func FuzzParseBodyFastPath(f *testing.F) {
 	}
 	const depth = 32
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fast, fastErr := abi.DecodeValue(data, depth)
+		fast, fastErr := wire.DecodeValue(data, depth)
 		data = bytes.TrimLeft(data, " \t\r\n")
 		if len(data) == 0 || data[0] != '{' && data[0] != '[' {
 			return // parseBody refuses these before either decoder

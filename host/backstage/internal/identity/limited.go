@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // ErrNoUIP is a full user token without the "uip" claim, from which no
@@ -65,12 +66,12 @@ func LimitedUserToken(userToken string) (string, time.Time, error) {
 		return "", time.Time{}, ErrNoUIP
 	}
 	h := []byte(`{"typ":`)
-	h = appendJSString(h, TypLimitedUser)
+	h = wire.AppendJSString(h, TypLimitedUser)
 	h = append(h, `,"alg":`...)
-	h = appendJSString(h, t.header.Alg)
+	h = wire.AppendJSString(h, t.header.Alg)
 	if t.header.Kid != "" {
 		h = append(h, `,"kid":`...)
-		h = appendJSString(h, t.header.Kid)
+		h = wire.AppendJSString(h, t.header.Kid)
 	}
 	h = append(h, '}')
 	// JSON.stringify leaves out undefined members.
@@ -87,7 +88,7 @@ func LimitedUserToken(userToken string) (string, time.Time, error) {
 	}
 	if p.Sub != nil {
 		add("sub")
-		b = appendJSString(b, *p.Sub)
+		b = wire.AppendJSString(b, *p.Sub)
 	}
 	if p.Iat != nil {
 		add("iat")
@@ -103,37 +104,6 @@ func LimitedUserToken(userToken string) (string, time.Time, error) {
 	b = append(b, '}')
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(h) + "." + enc.EncodeToString(b) + "." + p.UIP, exp, nil
-}
-
-// appendJSString appends s quoted as JSON.stringify quotes it: only '"',
-// '\\' and control characters are escaped (unlike encoding/json, which
-// also escapes <, >, & and U+2028/U+2029).
-func appendJSString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b = append(b, '\\', '"')
-		case r == '\\':
-			b = append(b, '\\', '\\')
-		case r == '\b':
-			b = append(b, '\\', 'b')
-		case r == '\f':
-			b = append(b, '\\', 'f')
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return append(b, '"')
 }
 
 // appendJSNumber appends f as JSON.stringify writes a number (integral

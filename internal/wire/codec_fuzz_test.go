@@ -1,4 +1,4 @@
-package abi_test
+package wire_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/abi/conformance"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // fuzzDepth is the nesting limit FuzzDecodeAnswer gives DecodeAnswer. It is
@@ -28,7 +29,7 @@ var hostileAnswers = []string{
 	`{"id":null,"result":null}`,
 	`{"id":"\u0030","r\u0065sult":"\u0041LLOW","reason":"a\ud83d\ude00b\ud800c\udc00d\ud800\u0041"}`,
 	"{\"id\":\"0\",\"result\":\"ALLOW\",\"reason\":\"\xff\xfe\xed\xa0\x80 ok \xe2\x80\xa8\"}",
-	`{"id":"0","id":"1","result":"ALLOW"}`,
+	`{"id":"0","id":"1","result":"ALLOW"}`, `{"id":5,"result":"ALLOW","id":"1"}`, `{"x":{"id":1,"id":2},"id":"0"}`,
 	`{"id":"0","\u0069d":"1","result":"ALLOW"}`,
 	`{"ID":"0","Result":"ALLOW"}`,
 	`{"id":"0","result":"ALLOW","ıd":"x","\u212a":1}`,
@@ -73,7 +74,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		got, gotErr := abi.DecodeAnswer(raw, fuzzDepth)
+		got, gotErr := wire.DecodeAnswer(raw, fuzzDepth)
 		var want abi.Answer
 		wantErr := json.Unmarshal(raw, &want)
 		switch {
@@ -101,7 +102,34 @@ func FuzzDecodeAnswer(f *testing.F) {
 		if gotErr != nil && (got.Result != "" || got.Conditions != nil || got.Reason != "") {
 			t.Fatalf("DecodeAnswer(%q) failed but returned more than an id: %#v", raw, got)
 		}
+		if json.Valid(raw) && errors.Is(gotErr, wire.ErrRepeatedID) != repeatsID(raw) {
+			t.Fatalf("DecodeAnswer(%q): error %v, but encoding/json's tokens repeat id: %v", raw, gotErr, repeatsID(raw))
+		}
 	})
+}
+
+// repeatsID reports whether raw, valid JSON, is an object with more than
+// one "id" key, by encoding/json's tokens: the reference for ErrRepeatedID.
+func repeatsID(raw []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	ids := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if tok == "id" {
+			ids++
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return ids > 1
 }
 
 // FuzzAppendRequest checks that AppendRequest writes json.Marshal's bytes.
@@ -136,7 +164,7 @@ func FuzzAppendRequest(f *testing.F) {
 		}
 		want, err := json.Marshal(r)
 		require.NoError(t, err)
-		got := abi.AppendRequest([]byte("prefix"), r)
+		got := wire.AppendRequest([]byte("prefix"), r)
 		require.Equal(t, "prefix"+string(want), string(got))
 	})
 }
@@ -144,7 +172,7 @@ func FuzzAppendRequest(f *testing.F) {
 // conformanceAnswers returns json.Marshal of every wanted answer of the
 // conformance corpus.
 func conformanceAnswers(tb testing.TB) [][]byte {
-	cases, err := conformance.Load(filepath.Join("testdata", "conformance"))
+	cases, err := conformance.Load(filepath.Join("..", "..", "abi", "testdata", "conformance"))
 	require.NoError(tb, err)
 	var out [][]byte
 	for _, c := range cases {
@@ -182,10 +210,11 @@ func normalize(t *testing.T, a *abi.Answer) {
 }
 
 // deliberateDifference reports whether raw is valid JSON on which DecodeAnswer
-// may deliberately disagree with encoding/json (see codec.go): it nests deeper
-// than maxDepth; the answer has a key that is not exactly a field name but
-// matches one under encoding/json's case folding, or a field name twice; or a
-// criteria node or a leaf's params has a key twice.
+// may deliberately disagree with encoding/json (see the package
+// documentation): it nests deeper than maxDepth; the answer has a key that is
+// not exactly a field name but matches one under encoding/json's case
+// folding, or a field name twice; or a criteria node or a leaf's params has
+// a key twice.
 func deliberateDifference(raw []byte, maxDepth int) bool {
 	n, err := parseTree(raw)
 	if err != nil {
@@ -368,7 +397,7 @@ func FuzzParseResponse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, out []byte) {
-		got, gotErr := abi.ParseResponse(out, fuzzDepth)
+		got, gotErr := wire.ParseResponse(out, fuzzDepth)
 		var want struct {
 			Items []json.RawMessage `json:"items"`
 			Error *abi.GuestError   `json:"error"`

@@ -1,16 +1,10 @@
-package abi
+package wire
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
 )
-
-// ErrAmbiguous is returned by DecodeValue for JSON text that parsers read
-// in different ways: a key repeated in one object, bytes that are not
-// UTF-8, or a \u escape of an unpaired UTF-16 surrogate.
-var ErrAmbiguous = errors.New("ambiguous JSON")
 
 // DecodeValue decodes data, one JSON value with optional whitespace around
 // it, into the value encoding/json.Unmarshal gives an *any: map[string]any,

@@ -1,4 +1,4 @@
-package abi_test
+package wire_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 func TestCheckDepth(t *testing.T) {
@@ -35,12 +35,12 @@ func TestCheckDepth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := abi.CheckDepth([]byte(tt.in), tt.max)
+			err := wire.CheckDepth([]byte(tt.in), tt.max)
 			if tt.ok {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, abi.ErrTooDeep)
+			require.ErrorIs(t, err, wire.ErrTooDeep)
 		})
 	}
 }

@@ -1,7 +1,8 @@
-package abi_test
+package wire_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 func TestAppendRequest(t *testing.T) {
@@ -51,11 +53,11 @@ func TestAppendRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want, err := json.Marshal(&tt.req)
 			require.NoError(t, err)
-			require.Equal(t, string(want), string(abi.AppendRequest(nil, &tt.req)))
+			require.Equal(t, string(want), string(wire.AppendRequest(nil, &tt.req)))
 		})
 	}
 	t.Run("nil request", func(t *testing.T) {
-		require.Equal(t, "xnull", string(abi.AppendRequest([]byte("x"), nil)))
+		require.Equal(t, "xnull", string(wire.AppendRequest([]byte("x"), nil)))
 	})
 }
 
@@ -105,7 +107,7 @@ func TestDecodeAnswerValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := abi.DecodeAnswer([]byte(tt.in), 0)
+			got, err := wire.DecodeAnswer([]byte(tt.in), 0)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 			var want abi.Answer
@@ -132,7 +134,7 @@ func TestDecodeAnswerStrings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := `{"reason":` + tt.in + `}`
-			got, err := abi.DecodeAnswer([]byte(in), 0)
+			got, err := wire.DecodeAnswer([]byte(in), 0)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got.Reason)
 			var want abi.Answer
@@ -172,6 +174,7 @@ func TestDecodeAnswerInvalid(t *testing.T) {
 		{"reason an object", `{"id":"7","reason":{}}`, "want a string or null", "7"},
 		{"duplicate id", `{"id":"7","id":"8"}`, `duplicate key "id"`, ""},
 		{"duplicate escaped id", `{"id":"7","\u0069d":"8"}`, `duplicate key "id"`, ""},
+		{"duplicate id after a bad one", `{"id":7,"result":"ALLOW","id":"8"}`, "want a string or null", ""},
 		{"duplicate result", `{"id":"7","result":"ALLOW","result":"DENY"}`, `duplicate key "result"`, "7"},
 		{"duplicate conditions", `{"id":"7","conditions":null,"conditions":null}`, `duplicate key "conditions"`, "7"},
 		{"conditions a string", `{"id":"7","conditions":"x"}`, "a criteria node must be an object", "7"},
@@ -202,15 +205,17 @@ func TestDecodeAnswerInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := abi.DecodeAnswer([]byte(tt.in), 4)
+			got, err := wire.DecodeAnswer([]byte(tt.in), 4)
 			require.ErrorContains(t, err, tt.wantErr)
 			require.Equal(t, abi.Answer{ID: tt.wantID}, got)
 			if strings.Contains(tt.wantErr, "exactly one of") || strings.Contains(tt.name, "allOf") {
 				require.ErrorIs(t, err, abi.ErrInvalidCriteria)
 			}
 			if tt.wantErr == "nested too deeply" {
-				require.ErrorIs(t, err, abi.ErrTooDeep)
+				require.ErrorIs(t, err, wire.ErrTooDeep)
 			}
+			require.Equal(t, strings.HasPrefix(tt.name, "duplicate id") || tt.name == "duplicate escaped id",
+				errors.Is(err, wire.ErrRepeatedID), "the error wraps ErrRepeatedID exactly when id is repeated")
 		})
 	}
 }
@@ -245,21 +250,21 @@ func TestDecodeAnswerDeliberateDifferences(t *testing.T) {
 			var fromJSON abi.Answer
 			require.NoError(t, json.Unmarshal([]byte(tt.in), &fromJSON))
 			require.Equal(t, tt.jsonWant, fromJSON)
-			got, err := abi.DecodeAnswer([]byte(tt.in), 0)
+			got, err := wire.DecodeAnswer([]byte(tt.in), 0)
 			if tt.mineErr == "" {
 				require.NoError(t, err)
 			} else {
 				require.ErrorContains(t, err, tt.mineErr)
 			}
 			require.Equal(t, tt.mineWant, got)
-			require.True(t, deliberateDifference([]byte(tt.in), abi.DefaultJSONDepth), "the fuzz predicate recognizes it")
+			require.True(t, deliberateDifference([]byte(tt.in), wire.DefaultJSONDepth), "the fuzz predicate recognizes it")
 		})
 	}
 }
 
 func TestDecodeAnswerDoesNotAliasInput(t *testing.T) {
 	raw := []byte(`{"id":"12","result":"CONDITIONAL","pluginId":"p","resourceType":"t","conditions":{"rule":"R","resourceType":"t","params":{"k":[1,2]}}}`)
-	a, err := abi.DecodeAnswer(raw, 0)
+	a, err := wire.DecodeAnswer(raw, 0)
 	require.NoError(t, err)
 	for i := range raw {
 		raw[i] = 'x'
@@ -301,10 +306,10 @@ func TestParseResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := abi.ParseResponse([]byte(tt.in), 4)
+			v, err := wire.ParseResponse([]byte(tt.in), 4)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
-				require.Equal(t, abi.ResponseView{}, v)
+				require.Equal(t, wire.ResponseView{}, v)
 				return
 			}
 			require.NoError(t, err)
@@ -339,7 +344,7 @@ func BenchmarkDecodeAnswer(b *testing.B) {
 		b.Run(bc.name+"/DecodeAnswer", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := abi.DecodeAnswer(raw, 0); err != nil {
+				if _, err := wire.DecodeAnswer(raw, 0); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -370,12 +375,12 @@ func BenchmarkParseResponse(b *testing.B) {
 	b.Run("ParseResponse+DecodeAnswer", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			v, err := abi.ParseResponse(out, 0)
+			v, err := wire.ParseResponse(out, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for _, raw := range v.Items {
-				if _, err := abi.DecodeAnswer(raw, 0); err != nil {
+				if _, err := wire.DecodeAnswer(raw, 0); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -384,7 +389,7 @@ func BenchmarkParseResponse(b *testing.B) {
 	b.Run("encoding/json", func(b *testing.B) { // as host/internal/module decode does today
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := abi.CheckDepth(out, abi.DefaultJSONDepth); err != nil {
+			if err := wire.CheckDepth(out, wire.DefaultJSONDepth); err != nil {
 				b.Fatal(err)
 			}
 			var resp struct {
@@ -411,7 +416,7 @@ func BenchmarkAppendRequest(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
 		for b.Loop() {
-			buf = abi.AppendRequest(buf[:0], req)
+			buf = wire.AppendRequest(buf[:0], req)
 		}
 		b.SetBytes(int64(len(buf)))
 	})
@@ -427,10 +432,4 @@ func BenchmarkAppendRequest(b *testing.B) {
 		}
 		b.SetBytes(int64(n))
 	})
-}
-
-func TestAppendStringModes(t *testing.T) {
-	in := "a<b>&\"\\\n\x01\u2028é\xff"
-	require.Equal(t, `"a\u003cb\u003e\u0026\"\\\n\u0001\u2028é\ufffd"`, string(abi.AppendString(nil, in, true)))
-	require.Equal(t, "\"a<b>&\\\"\\\\\\n\\u0001\u2028é\ufffd\"", string(abi.AppendString(nil, in, false)))
 }
