@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/verdictpdp/verdict/host/backstage/internal/ttlcache"
 	"github.com/verdictpdp/verdict/host/backstage/internal/upstream"
 )
 
@@ -31,7 +32,8 @@ type UserInfo struct {
 	disc    Discoverer
 	client  *http.Client
 	timeout time.Duration
-	cache   *expiringCache[[]string]
+	now     func() time.Time
+	cache   *ttlcache.Cache[tokenKey, []string]
 	// flight shares one call between concurrent requests with the same
 	// token (keyed by its hash).
 	flight singleflight.Group
@@ -55,8 +57,8 @@ func NewUserInfo(cfg Config, deps Deps) (*UserInfo, error) {
 	}
 	// The call carries the user's token: never follow it elsewhere.
 	deps.Client = upstream.NoRedirects(deps.Client)
-	return &UserInfo{disc: deps.Discovery, client: deps.Client, timeout: cfg.Timeout,
-		cache: newExpiringCache[[]string](cfg.CacheEntries, deps.Now)}, nil
+	return &UserInfo{disc: deps.Discovery, client: deps.Client, timeout: cfg.Timeout, now: deps.Now,
+		cache: ttlcache.New[tokenKey, []string](cfg.CacheEntries)}, nil
 }
 
 // Ownership returns c's ownershipEntityRefs: c.Ownership when the token
@@ -77,7 +79,7 @@ func (u *UserInfo) Ownership(ctx context.Context, c Credentials) ([]string, erro
 		return nil, errors.New("identity: user credentials without a token")
 	}
 	key := tokenKey(sha256.Sum256([]byte(c.UserToken)))
-	if refs, ok := u.cache.get(key); ok {
+	if refs, ok := u.cache.Get(key, u.now()); ok {
 		return refs, nil
 	}
 	detached := context.WithoutCancel(ctx)
@@ -86,11 +88,12 @@ func (u *UserInfo) Ownership(ctx context.Context, c Credentials) ([]string, erro
 		if err != nil {
 			return nil, err
 		}
-		exp := u.cacheNow().Add(userInfoTTL)
+		now := u.now()
+		exp := now.Add(userInfoTTL)
 		if !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(exp) {
 			exp = c.ExpiresAt
 		}
-		u.cache.put(key, refs, exp)
+		u.cache.Put(key, refs, exp, now)
 		return refs, nil
 	})
 	select {
@@ -103,8 +106,6 @@ func (u *UserInfo) Ownership(ctx context.Context, c Credentials) ([]string, erro
 		return nil, fmt.Errorf("user info: %w", context.Cause(ctx))
 	}
 }
-
-func (u *UserInfo) cacheNow() time.Time { return u.cache.now() }
 
 // fetch asks user info with userToken, whose subject is user, bounded by
 // u.timeout and maxUserInfoBytes whatever ctx allows.

@@ -63,6 +63,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/backstage/internal/ttlcache"
 	"github.com/verdictpdp/verdict/host/backstage/internal/upstream"
 )
 
@@ -216,7 +217,7 @@ type Verifier struct {
 	auth    *remoteSet // nil until the auth backend is first needed
 	authMu  chan struct{}
 	plugins remoteSets
-	cache   *expiringCache[Credentials]
+	cache   *ttlcache.Cache[tokenKey, Credentials]
 }
 
 // New returns a Verifier for cfg, which must pass Validate.
@@ -242,7 +243,7 @@ func New(cfg Config, deps Deps) (*Verifier, error) {
 		now:     deps.Now,
 		authMu:  make(chan struct{}, 1),
 		plugins: remoteSets{sets: map[string]*remoteSet{}, max: cfg.MaxPlugins},
-		cache:   newExpiringCache[Credentials](cfg.CacheEntries, deps.Now),
+		cache:   ttlcache.New[tokenKey, Credentials](cfg.CacheEntries),
 	}
 	for _, l := range cfg.Legacy {
 		k, _ := decodeSecret(l.Secret)
@@ -260,7 +261,7 @@ func New(cfg Config, deps Deps) (*Verifier, error) {
 // token, a plugin without a JWKS endpoint...).
 func (v *Verifier) Verify(ctx context.Context, token string) (Credentials, error) {
 	key := tokenKey(sha256.Sum256([]byte(token)))
-	if c, ok := v.cache.get(key); ok {
+	if c, ok := v.cache.Get(key, v.now()); ok {
 		return c, nil
 	}
 	t, ok := parseToken(token)
@@ -271,11 +272,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Credentials, error
 	if err != nil {
 		return Credentials{}, err
 	}
+	now := v.now()
 	exp := c.ExpiresAt
 	if exp.IsZero() {
-		exp = v.now().Add(noExpiryCacheTTL)
+		exp = now.Add(noExpiryCacheTTL)
 	}
-	v.cache.put(key, c, exp)
+	v.cache.Put(key, c, exp, now)
 	return c, nil
 }
 

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/backstage/internal/identity"
+	"github.com/verdictpdp/verdict/host/backstage/internal/ttlcache"
 )
 
 // Config configures a Minter.
@@ -68,7 +68,9 @@ type Minter struct {
 	keys      *keySet
 	generated bool
 	now       func() time.Time
-	cache     tokenCache
+	// cache holds minted tokens, keyed by cacheKey, until they are due for
+	// renewal (RenewBefore ahead of their expiry).
+	cache *ttlcache.Cache[[sha256.Size]byte, string]
 }
 
 // New loads cfg's keys (or generates one when there are none) and returns
@@ -80,7 +82,7 @@ func New(cfg Config, now func() time.Time) (*Minter, error) {
 	if now == nil {
 		now = time.Now
 	}
-	m := &Minter{cfg: cfg, now: now, cache: tokenCache{entries: map[[sha256.Size]byte]cached{}, max: cfg.CacheEntries}}
+	m := &Minter{cfg: cfg, now: now, cache: ttlcache.New[[sha256.Size]byte, string](cfg.CacheEntries)}
 	var err error
 	if len(cfg.Keys) == 0 {
 		m.keys, err = generateKey()
@@ -143,7 +145,7 @@ func (m *Minter) Mint(_ context.Context, targetPluginID string, onBehalfOf *iden
 	}
 	now := m.now()
 	key := cacheKey(targetPluginID, obo)
-	if tok, ok := m.cache.get(key, now); ok {
+	if tok, ok := m.cache.Get(key, now); ok {
 		return tok, nil
 	}
 	iat := now.Unix()
@@ -158,7 +160,8 @@ func (m *Minter) Mint(_ context.Context, targetPluginID string, onBehalfOf *iden
 	if err != nil {
 		return "", err
 	}
-	m.cache.put(key, cached{token: tok, renewAt: time.Unix(exp, 0).Add(-m.cfg.RenewBefore)}, now)
+	// A token already due (a user token about to expire) is not kept.
+	m.cache.Put(key, tok, time.Unix(exp, 0).Add(-m.cfg.RenewBefore), now)
 	return tok, nil
 }
 
@@ -200,47 +203,4 @@ func cacheKey(target, obo string) [sha256.Size]byte {
 	var k [sha256.Size]byte
 	h.Sum(k[:0])
 	return k
-}
-
-type cached struct {
-	token   string
-	renewAt time.Time
-}
-
-// tokenCache holds minted tokens until they are due for renewal. It is
-// bounded: when full, due entries are swept, and if none were due the
-// table is dropped (tokens are re-minted on demand).
-type tokenCache struct {
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]cached
-	max     int
-}
-
-func (c *tokenCache) get(k [sha256.Size]byte, now time.Time) (string, bool) {
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
-	if !ok || !now.Before(e.renewAt) {
-		return "", false
-	}
-	return e.token, true
-}
-
-func (c *tokenCache) put(k [sha256.Size]byte, e cached, now time.Time) {
-	if !now.Before(e.renewAt) {
-		return // due already (a user token about to expire): not worth keeping
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for key, old := range c.entries {
-			if !now.Before(old.renewAt) {
-				delete(c.entries, key)
-			}
-		}
-		if len(c.entries) >= c.max {
-			clear(c.entries)
-		}
-	}
-	c.entries[k] = e
 }
