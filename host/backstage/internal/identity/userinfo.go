@@ -43,20 +43,10 @@ type UserInfo struct {
 // deps.Discovery, each call bounded by cfg.Timeout, caching at most
 // cfg.CacheEntries answers.
 func NewUserInfo(cfg Config, deps Deps) (*UserInfo, error) {
-	if err := cfg.Validate(); err != nil {
+	deps, err := prepare(cfg, deps)
+	if err != nil {
 		return nil, err
 	}
-	if deps.Discovery == nil {
-		return nil, errors.New("identity: nil Discovery")
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
-	if deps.Client == nil {
-		deps.Client = &http.Client{Timeout: cfg.Timeout}
-	}
-	// The call carries the user's token: never follow it elsewhere.
-	deps.Client = upstream.NoRedirects(deps.Client)
 	return &UserInfo{disc: deps.Discovery, client: deps.Client, timeout: cfg.Timeout, now: deps.Now,
 		cache: ttlcache.New[tokenKey, []string](cfg.CacheEntries)}, nil
 }
