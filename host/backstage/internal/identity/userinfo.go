@@ -100,6 +100,23 @@ func (u *UserInfo) Ownership(ctx context.Context, c Credentials) ([]string, erro
 // fetch asks user info with userToken, whose subject is user, bounded by
 // u.timeout and maxUserInfoBytes whatever ctx allows.
 func (u *UserInfo) fetch(ctx context.Context, userToken, user string) ([]string, error) {
+	ans, err := u.ask(ctx, userToken)
+	if err != nil {
+		return nil, err
+	}
+	return ans.ownership(user)
+}
+
+// userInfoAnswer is the part of a user-info answer Verdict reads.
+type userInfoAnswer struct {
+	Claims struct {
+		Sub *string  `json:"sub"`
+		Ent []string `json:"ent"`
+	} `json:"claims"`
+}
+
+// ask makes the call: GET <discovery(auth)>/v1/userinfo with userToken.
+func (u *UserInfo) ask(ctx context.Context, userToken string) (*userInfoAnswer, error) {
 	base, err := u.disc.BaseURL("auth")
 	if err != nil {
 		return nil, fmt.Errorf("user info: %w", err)
@@ -122,28 +139,30 @@ func (u *UserInfo) fetch(ctx context.Context, userToken, user string) ([]string,
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, upstream.FromResponse("auth user info", resp)
 	}
-	var body struct {
-		Claims struct {
-			Sub *string  `json:"sub"`
-			Ent []string `json:"ent"`
-		} `json:"claims"`
-	}
-	if err := upstream.ReadJSON(resp, maxUserInfoBytes, &body); err != nil {
+	var ans userInfoAnswer
+	if err := upstream.ReadJSON(resp, maxUserInfoBytes, &ans); err != nil {
 		return nil, fmt.Errorf("user info: %w", err)
 	}
-	// Backstage takes the user from the token and reads only "ent" of the
-	// answer; Verdict also requires the answer to name that user, so that
-	// an auth backend (or anything answering in its place) that mixes up
-	// users is refused rather than believed.
-	if body.Claims.Sub == nil || *body.Claims.Sub != user {
-		return nil, fmt.Errorf("%w: the answer for %q names %s", ErrUserInfoSubject, user, quoteOrMissing(body.Claims.Sub))
-	}
-	if body.Claims.Ent == nil {
-		return nil, ErrNoOwnership
-	}
-	return body.Claims.Ent, nil
+	return &ans, nil
 }
 
+// ownership returns the ownership refs of the answer about user.
+//
+// Backstage takes the user from the token and reads only "ent" of the
+// answer; Verdict also requires the answer to name that user, so that an
+// auth backend (or anything answering in its place) that mixes up users
+// is refused rather than believed.
+func (a *userInfoAnswer) ownership(user string) ([]string, error) {
+	if a.Claims.Sub == nil || *a.Claims.Sub != user {
+		return nil, fmt.Errorf("%w: the answer for %q names %s", ErrUserInfoSubject, user, quoteOrMissing(a.Claims.Sub))
+	}
+	if a.Claims.Ent == nil {
+		return nil, ErrNoOwnership
+	}
+	return a.Claims.Ent, nil
+}
+
+// quoteOrMissing quotes s, or says there is none.
 func quoteOrMissing(s *string) string {
 	if s == nil {
 		return "no user"
