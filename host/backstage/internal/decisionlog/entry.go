@@ -9,30 +9,41 @@ import (
 
 // Module is one module's answer in an Entry.
 type Module struct {
+	// Module is the module's name.
 	Module string `json:"module"`
+	// Result is its answer (ALLOW, DENY, CONDITIONAL or ABSTAIN); Reason
+	// says why, when it said.
 	Result string `json:"result"`
 	Reason string `json:"reason,omitempty"`
 }
 
 // Entry is one decided item.
 type Entry struct {
+	// Time is when the request arrived.
 	Time time.Time `json:"time"`
 	// DecisionID identifies the request; Index the item's query within it.
 	DecisionID string `json:"decisionId"`
 	Index      int    `json:"index"`
 	// ItemID is the client's id for the item (not unique: Backstage allows
 	// repeats).
-	ItemID      string  `json:"itemId"`
-	Endpoint    string  `json:"endpoint"`
-	Principal   string  `json:"principal"`
-	Actor       string  `json:"actor,omitempty"`
+	ItemID string `json:"itemId"`
+	// Endpoint is the API that was asked: "backstage" or "native".
+	Endpoint string `json:"endpoint"`
+	// Principal is who asked: a user's entity ref, a service's subject or
+	// "none"; Actor the service acting for the user, if any.
+	Principal string `json:"principal"`
+	Actor     string `json:"actor,omitempty"`
+	// Permission is the permission's name; ResourceRef the resource, for
+	// a resource permission that named one.
 	Permission  string  `json:"permission"`
 	ResourceRef *string `json:"resourceRef,omitempty"`
 	// Result is the final answer sent to the caller; Reason explains it.
-	Result     string   `json:"result"`
-	Reason     string   `json:"reason,omitempty"`
-	Modules    []Module `json:"modules"`
-	Generation uint64   `json:"generation"`
+	Result string `json:"result"`
+	Reason string `json:"reason,omitempty"`
+	// Modules are every module's answers, in order.
+	Modules []Module `json:"modules"`
+	// Generation is the policy snapshot that decided.
+	Generation uint64 `json:"generation"`
 	// LatencyMicros is the time from the request's arrival to its answer.
 	LatencyMicros int64 `json:"latencyMicros"`
 }
