@@ -34,10 +34,12 @@ import (
 // Server is the engine and its Backstage adapter. It is an http.Handler;
 // Host gives the engine, for loading and watching policies.
 type Server struct {
-	http.Handler
-	host *host.Host
-	log  *decisionlog.Logger // nil: no decision log
+	handler http.Handler
+	host    *host.Host
+	log     *decisionlog.Logger // nil: no decision log
 }
+
+var _ http.Handler = (*Server)(nil)
 
 // New validates cfg, builds the engine and the integrations, and returns
 // the server. ctx bounds the engine's lifetime as host.New describes.
@@ -68,12 +70,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if s.log != nil {
 		opts = append(opts, httpapi.WithDecisionLog(s.log))
 	}
-	if s.Handler, err = httpapi.New(cfg.HTTP, s.host, log, opts...); err != nil {
+	if s.handler, err = httpapi.New(cfg.HTTP, s.host, log, opts...); err != nil {
 		_ = s.Close(context.Background())
 		return nil, err
 	}
 	return s, nil
 }
+
+// ServeHTTP serves the routes the package documentation lists.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Host returns the engine the server decides with.
 func (s *Server) Host() *host.Host { return s.host }
