@@ -1,8 +1,9 @@
 package conditions
 
 import (
-	"encoding/json"
 	"strconv"
+
+	"github.com/verdictpdp/verdict/internal/wire"
 )
 
 // chunk is reqs[from:to] encoded as one body.
@@ -48,7 +49,7 @@ func (c *Client) chunks(pluginID string, reqs []Request) []chunk {
 // carries the decision's result and pluginId too (plugins strip them).
 func encodeItem(b []byte, id, pluginID string, r *Request) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, id)
+	b = wire.AppendString(b, id)
 	b = append(b, `,"resourceRef":`...)
 	if r.Array {
 		b = append(b, '[')
@@ -56,23 +57,17 @@ func encodeItem(b []byte, id, pluginID string, r *Request) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, ref)
+			b = wire.AppendString(b, ref)
 		}
 		b = append(b, ']')
 	} else {
-		b = appendJSONString(b, r.Refs[0])
+		b = wire.AppendString(b, r.Refs[0])
 	}
 	b = append(b, `,"result":"CONDITIONAL","pluginId":`...)
-	b = appendJSONString(b, pluginID)
+	b = wire.AppendString(b, pluginID)
 	b = append(b, `,"resourceType":`...)
-	b = appendJSONString(b, r.ResourceType)
+	b = wire.AppendString(b, r.ResourceType)
 	b = append(b, `,"conditions":`...)
 	b = append(b, r.Conditions...)
 	return append(b, '}')
-}
-
-// appendJSONString appends s quoted as encoding/json quotes it.
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }
