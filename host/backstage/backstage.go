@@ -34,10 +34,12 @@ import (
 // Server is the engine and its Backstage adapter. It is an http.Handler;
 // Host gives the engine, for loading and watching policies.
 type Server struct {
-	http.Handler
-	host *host.Host
-	log  *decisionlog.Logger // nil: no decision log
+	handler http.Handler
+	host    *host.Host
+	log     *decisionlog.Logger // nil: no decision log
 }
+
+var _ http.Handler = (*Server)(nil)
 
 // New validates cfg, builds the engine and the integrations, and returns
 // the server. ctx bounds the engine's lifetime as host.New describes.
@@ -68,12 +70,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if s.log != nil {
 		opts = append(opts, httpapi.WithDecisionLog(s.log))
 	}
-	if s.Handler, err = httpapi.New(cfg.HTTP, s.host, log, opts...); err != nil {
+	if s.handler, err = httpapi.New(cfg.HTTP, s.host, log, opts...); err != nil {
 		_ = s.Close(context.Background())
 		return nil, err
 	}
 	return s, nil
 }
+
+// ServeHTTP serves the routes the package documentation lists.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Host returns the engine the server decides with.
 func (s *Server) Host() *host.Host { return s.host }
@@ -86,6 +91,8 @@ func (s *Server) Close(ctx context.Context) error {
 	return err
 }
 
+// closeLog writes what the decision log holds and stops it, if there is
+// one.
 func (s *Server) closeLog() {
 	if s.log != nil {
 		s.log.Close()
@@ -95,6 +102,7 @@ func (s *Server) closeLog() {
 // statusOf adapts a function to metrics.StatusSource.
 type statusOf func() host.Status
 
+// Status calls f.
 func (f statusOf) Status() host.Status { return f() }
 
 // integrations builds discovery, token verification (user, plugin, jwks
@@ -108,16 +116,36 @@ func integrations(cfg Config, log *slog.Logger) ([]httpapi.Option, error) {
 	if _, err := disc.BaseURL("auth"); err != nil {
 		log.Warn("backstage.baseUrl is not set and discovery lists no auth plugin: Backstage user and plugin tokens cannot be verified (static tokens still work)")
 	}
+	identityOpts, err := identityOptions(cfg.Identity, disc)
+	if err != nil {
+		return nil, err
+	}
+	conditionsOpts, err := conditionsOptions(cfg, disc, log)
+	if err != nil {
+		return nil, err
+	}
+	return append(identityOpts, conditionsOpts...), nil
+}
+
+// identityOptions builds token verification and user info, both finding
+// the auth backend and calling plugins with disc.
+func identityOptions(cfg IdentityConfig, disc *discovery.Discovery) ([]httpapi.Option, error) {
 	deps := identity.Deps{Discovery: disc}
-	tokens, err := identity.New(cfg.Identity, deps)
+	tokens, err := identity.New(cfg, deps)
 	if err != nil {
 		return nil, &ConfigError{Part: PartIdentity, Err: err}
 	}
-	users, err := identity.NewUserInfo(cfg.Identity, deps)
+	users, err := identity.NewUserInfo(cfg, deps)
 	if err != nil {
 		return nil, &ConfigError{Part: PartIdentity, Err: err}
 	}
-	opts := []httpapi.Option{httpapi.WithTokens(tokens), httpapi.WithOwnership(users)}
+	return []httpapi.Option{httpapi.WithTokens(tokens), httpapi.WithOwnership(users)}, nil
+}
+
+// conditionsOptions builds the apply-conditions client, authenticated with
+// minted plugin tokens (whose keys it then serves) or the static token.
+func conditionsOptions(cfg Config, disc *discovery.Discovery, log *slog.Logger) ([]httpapi.Option, error) {
+	var opts []httpapi.Option
 	var minter conditions.Minter
 	if cfg.MintTokens {
 		m, err := newMinter(cfg, log)
@@ -155,26 +183,3 @@ func newMinter(cfg Config, log *slog.Logger) (*pluginkeys.Minter, error) {
 	}
 	return m, nil
 }
-
-// The parts of Config that a ConfigError names.
-const (
-	PartEngine     = "engine"
-	PartHTTP       = "http"
-	PartDiscovery  = "discovery"
-	PartIdentity   = "identity"
-	PartConditions = "conditions"
-	PartPluginKeys = "pluginKeys"
-)
-
-// ConfigError is a part of Config that New or Validate refused: Part is
-// one of the Part constants, Err the part's own error.
-type ConfigError struct {
-	Part string
-	Err  error
-}
-
-// Error returns "part: err".
-func (e *ConfigError) Error() string { return e.Part + ": " + e.Err.Error() }
-
-// Unwrap returns the part's own error.
-func (e *ConfigError) Unwrap() error { return e.Err }

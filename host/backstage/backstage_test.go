@@ -51,3 +51,17 @@ func TestNewWithNilLoggerServes(t *testing.T) {
 	s.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	require.Equal(t, 503, rec.Code, "no policies loaded yet")
 }
+
+// TestValidateNamesEachPart: Validate reports every part's problems at
+// once, each a *ConfigError naming its part.
+func TestValidateNamesEachPart(t *testing.T) {
+	cfg := backstage.DefaultConfig()
+	require.NoError(t, cfg.Validate())
+	cfg.Identity.PluginID = ""
+	cfg.Conditions.Timeout = 0
+	err := cfg.Validate()
+	require.EqualError(t, err, "identity: pluginId: must not be empty\nconditions: timeout: must be positive, got 0s")
+	var ce *backstage.ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, backstage.PartIdentity, ce.Part)
+}

@@ -22,14 +22,11 @@
 package conditions
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/backstage/internal/identity"
@@ -38,51 +35,6 @@ import (
 
 // Path is where a plugin serves apply-conditions, below its base URL.
 const Path = "/.well-known/backstage/permissions/apply-conditions"
-
-// Config configures a Client.
-type Config struct {
-	// Token is a static bearer token for the calls (a static
-	// externalAccess token the plugins accept). Empty: none; then minted
-	// tokens (if a Minter is given) authenticate the calls, and without
-	// either the items are DENY. A Client takes one or the other, never
-	// both.
-	Token string
-	// MaxBodyBytes is the largest body sent in one call; bigger batches are
-	// split. Default 102400, the 100 KiB limit of Backstage plugins'
-	// express.json().
-	MaxBodyBytes int
-	// Timeout bounds each call (the request's own deadline applies too).
-	// Default 5 s.
-	Timeout time.Duration
-	// MaxAnswerBytes bounds an answer. Default 4 MiB.
-	MaxAnswerBytes int64
-}
-
-// DefaultConfig returns the defaults documented on Config.
-func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 100 << 10, Timeout: 5 * time.Second, MaxAnswerBytes: 4 << 20}
-}
-
-// minBodyBytes is the least MaxBodyBytes: room for one small item.
-const minBodyBytes = 1024
-
-// Validate reports every invalid field. Messages never contain the token.
-func (c Config) Validate() error {
-	var errs []error
-	if c.MaxBodyBytes < minBodyBytes {
-		errs = append(errs, fmt.Errorf("maxBodyBytes: must be at least %d, got %d", minBodyBytes, c.MaxBodyBytes))
-	}
-	if c.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("timeout: must be positive, got %s", c.Timeout))
-	}
-	if c.MaxAnswerBytes <= 0 {
-		errs = append(errs, fmt.Errorf("maxAnswerBytes: must be positive, got %d", c.MaxAnswerBytes))
-	}
-	if c.Token != "" && (len(c.Token) < 8 || bytes.ContainsAny([]byte(c.Token), " \t\r\n")) {
-		errs = append(errs, errors.New("token: must be at least 8 characters without whitespace"))
-	}
-	return errors.Join(errs...)
-}
 
 // Discoverer finds a plugin's base URL. *discovery.Discovery implements it.
 type Discoverer interface {
@@ -228,43 +180,4 @@ func reasonFor(ctx context.Context, pluginID string, err error) string {
 		return err.Error()
 	}
 	return "plugin " + pluginID + " could not be reached"
-}
-
-// chunk is reqs[from:to] encoded as one body.
-type chunk struct {
-	from, to int
-	body     []byte
-}
-
-// chunks encodes reqs into bodies of at most MaxBodyBytes (an item bigger
-// than that alone goes in a body of its own: the plugin decides). Item ids
-// are the requests' indexes, so that answers can be checked.
-func (c *Client) chunks(pluginID string, reqs []Request) []chunk {
-	const head, tail = `{"items":[`, `]}`
-	var out []chunk
-	cur := chunk{body: append([]byte(nil), head...)}
-	for i := range reqs {
-		item := encodeItem(nil, strconv.Itoa(i), pluginID, &reqs[i])
-		sep := 0
-		if i > cur.from {
-			sep = 1
-		}
-		if i > cur.from && len(cur.body)+sep+len(item)+len(tail) > c.cfg.MaxBodyBytes {
-			cur.to = i
-			cur.body = append(cur.body, tail...)
-			out = append(out, cur)
-			cur = chunk{from: i, body: append([]byte(nil), head...)}
-			sep = 0
-		}
-		if sep == 1 {
-			cur.body = append(cur.body, ',')
-		}
-		cur.body = append(cur.body, item...)
-	}
-	if len(reqs) > cur.from {
-		cur.to = len(reqs)
-		cur.body = append(cur.body, tail...)
-		out = append(out, cur)
-	}
-	return out
 }

@@ -9,43 +9,9 @@ package decisionlog
 import (
 	"bufio"
 	"io"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/verdictpdp/verdict/internal/wire"
 )
-
-// Module is one module's answer in an Entry.
-type Module struct {
-	Module string `json:"module"`
-	Result string `json:"result"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// Entry is one decided item.
-type Entry struct {
-	Time time.Time `json:"time"`
-	// DecisionID identifies the request; Index the item's query within it.
-	DecisionID string `json:"decisionId"`
-	Index      int    `json:"index"`
-	// ItemID is the client's id for the item (not unique: Backstage allows
-	// repeats).
-	ItemID      string  `json:"itemId"`
-	Endpoint    string  `json:"endpoint"`
-	Principal   string  `json:"principal"`
-	Actor       string  `json:"actor,omitempty"`
-	Permission  string  `json:"permission"`
-	ResourceRef *string `json:"resourceRef,omitempty"`
-	// Result is the final answer sent to the caller; Reason explains it.
-	Result     string   `json:"result"`
-	Reason     string   `json:"reason,omitempty"`
-	Modules    []Module `json:"modules"`
-	Generation uint64   `json:"generation"`
-	// LatencyMicros is the time from the request's arrival to its answer.
-	LatencyMicros int64 `json:"latencyMicros"`
-}
 
 // Logger writes entries to a sink in the background. It is safe for
 // concurrent use.
@@ -107,59 +73,6 @@ func (l *Logger) Written() uint64 { return l.written.Load() }
 // the write buffer when a write fails are lost; later lines are written
 // once the sink works again.
 func (l *Logger) WriteErrors() uint64 { return l.errs.Load() }
-
-// AppendJSON appends e as encoding/json would encode it (the same bytes,
-// without the newline), without reflection: the log keeps up with
-// hundreds of thousands of decisions per second.
-func AppendJSON(b []byte, e *Entry) []byte {
-	str := func(b []byte, key, v string) []byte {
-		b = append(b, key...)
-		return wire.AppendString(b, v)
-	}
-	b = append(b, `{"time":"`...)
-	b = e.Time.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, '"')
-	b = str(b, `,"decisionId":`, e.DecisionID)
-	b = append(b, `,"index":`...)
-	b = strconv.AppendInt(b, int64(e.Index), 10)
-	b = str(b, `,"itemId":`, e.ItemID)
-	b = str(b, `,"endpoint":`, e.Endpoint)
-	b = str(b, `,"principal":`, e.Principal)
-	if e.Actor != "" {
-		b = str(b, `,"actor":`, e.Actor)
-	}
-	b = str(b, `,"permission":`, e.Permission)
-	if e.ResourceRef != nil {
-		b = str(b, `,"resourceRef":`, *e.ResourceRef)
-	}
-	b = str(b, `,"result":`, e.Result)
-	if e.Reason != "" {
-		b = str(b, `,"reason":`, e.Reason)
-	}
-	if e.Modules == nil {
-		b = append(b, `,"modules":null`...)
-	} else {
-		b = append(b, `,"modules":[`...)
-		for i := range e.Modules {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			m := &e.Modules[i]
-			b = str(b, `{"module":`, m.Module)
-			b = str(b, `,"result":`, m.Result)
-			if m.Reason != "" {
-				b = str(b, `,"reason":`, m.Reason)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	b = append(b, `,"generation":`...)
-	b = strconv.AppendUint(b, e.Generation, 10)
-	b = append(b, `,"latencyMicros":`...)
-	b = strconv.AppendInt(b, e.LatencyMicros, 10)
-	return append(b, '}')
-}
 
 // Close writes what is queued and stops. Entries logged after Close are
 // dropped.

@@ -127,3 +127,16 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAppendJSON encodes one entry with two modules, as the log's
+// writer does for every decided item.
+func BenchmarkAppendJSON(b *testing.B) {
+	ref := "component:default/catalog"
+	e := entry(3)
+	e.ResourceRef, e.Reason = &ref, "denied by m"
+	e.Modules = append(e.Modules, Module{Module: "n", Result: "DENY", Reason: "not the owner"})
+	var line []byte
+	for b.Loop() {
+		line = AppendJSON(line[:0], &e)
+	}
+}

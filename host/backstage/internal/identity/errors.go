@@ -15,10 +15,14 @@ var ErrUserInfoSubject = errors.New("identity: user info names another user than
 // Backstage's wording for the case and safe to show to the caller; the
 // wrapped error is the detail, for logs only (it never holds the token).
 type AuthError struct {
+	// Message is Backstage's wording, shown to the caller.
 	Message string
-	Err     error
+	// Err is the detail, for logs; nil when Message says it all.
+	Err error
 }
 
+// Error returns "identity: " and the message, then ": " and the detail
+// when there is one. It is for logs: callers show Message.
 func (e *AuthError) Error() string {
 	if e.Err == nil {
 		return "identity: " + e.Message
@@ -26,8 +30,11 @@ func (e *AuthError) Error() string {
 	return "identity: " + e.Message + ": " + e.Err.Error()
 }
 
+// Unwrap returns the detail, so that errors.Is and errors.As see the
+// cause (an expired token, a key set that failed to fetch...).
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// authErr is an *AuthError with Backstage's message msg and detail err.
 func authErr(msg string, err error) error { return &AuthError{Message: msg, Err: err} }
 
 // Backstage's messages (packages/backend-defaults, auth/*).

@@ -124,43 +124,13 @@ func (f *fetcher) fetch(ctx context.Context, url string) (jwk.Set, error) {
 // most once per keySetCooldown after the last successful fetch. ctx bounds
 // only how long this caller waits, never the fetch.
 func (r *remoteSet) key(ctx context.Context, f *fetcher, kid string) (jwk.Key, error) {
-	r.mu.Lock()
-	now := f.now()
-	if !r.missingAt.IsZero() && now.Sub(r.missingAt) < keySetCooldown {
-		r.mu.Unlock()
-		return nil, errNoJWKS
-	}
-	if r.set != nil && now.Sub(r.fetchedOK) < keySetMaxAge {
-		k, ok := lookup(r.set, kid)
-		cooling := now.Sub(r.fetchedOK) < keySetCooldown
-		r.mu.Unlock()
-		if ok {
-			return k, nil
-		}
-		if cooling {
-			return nil, errUnknownKid
-		}
-	} else {
-		r.mu.Unlock()
+	if k, done, err := r.held(f.now(), kid); done {
+		return k, err
 	}
 	// Detached: the caller's cancellation must not fail the fetch the
 	// other callers wait for.
 	detached := context.WithoutCancel(ctx)
-	ch := r.flight.DoChan("", func() (any, error) {
-		set, err := f.fetch(detached, r.url)
-		if errors.Is(err, errNoJWKS) {
-			r.mu.Lock()
-			r.missingAt = f.now()
-			r.mu.Unlock()
-		}
-		if err != nil {
-			return nil, err
-		}
-		r.mu.Lock()
-		r.set, r.fetchedOK, r.missingAt = set, f.now(), time.Time{}
-		r.mu.Unlock()
-		return set, nil
-	})
+	ch := r.flight.DoChan("", func() (any, error) { return r.refetch(detached, f) })
 	select {
 	case res := <-ch:
 		if res.Err != nil {
@@ -175,6 +145,44 @@ func (r *remoteSet) key(ctx context.Context, f *fetcher, kid string) (jwk.Key, e
 	}
 }
 
+// held answers from what r holds at now when it can (done): errNoJWKS
+// while the endpoint's 404 is fresh, the key when the set is fresh and has
+// kid, errUnknownKid when it lacks kid but was fetched too recently to
+// fetch again. done is false when the set must be fetched.
+func (r *remoteSet) held(now time.Time, kid string) (k jwk.Key, done bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.missingAt.IsZero() && now.Sub(r.missingAt) < keySetCooldown {
+		return nil, true, errNoJWKS
+	}
+	if r.set == nil || now.Sub(r.fetchedOK) >= keySetMaxAge {
+		return nil, false, nil
+	}
+	if key, ok := lookup(r.set, kid); ok {
+		return key, true, nil
+	}
+	if now.Sub(r.fetchedOK) < keySetCooldown {
+		return nil, true, errUnknownKid
+	}
+	return nil, false, nil
+}
+
+// refetch fetches r's set and records the outcome: a set replaces the one
+// held, a 404 starts the cooldown, any other failure leaves r as it was.
+func (r *remoteSet) refetch(ctx context.Context, f *fetcher) (jwk.Set, error) {
+	set, err := f.fetch(ctx, r.url)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case errors.Is(err, errNoJWKS):
+		r.missingAt = f.now()
+	case err == nil:
+		r.set, r.fetchedOK, r.missingAt = set, f.now(), time.Time{}
+	}
+	return set, err
+}
+
+// readLimited reads resp's body, failing when it is over limit bytes.
 func readLimited(resp *http.Response, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
@@ -186,6 +194,8 @@ func readLimited(resp *http.Response, limit int64) ([]byte, error) {
 	return body, nil
 }
 
+// lookup finds kid in set, or the one key of a set of one when kid is
+// empty.
 func lookup(set jwk.Set, kid string) (jwk.Key, bool) {
 	if kid != "" {
 		return set.LookupKeyID(kid)
@@ -205,6 +215,8 @@ type remoteSets struct {
 	max  int
 }
 
+// get returns plugin id's set, making one at the URL url returns when
+// there is none.
 func (s *remoteSets) get(id string, url func() (string, error)) (*remoteSet, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -36,10 +36,7 @@ func LimitedUserToken(userToken string) (string, time.Time, error) {
 	if !ok {
 		return "", time.Time{}, ErrIllegalToken
 	}
-	var exp time.Time
-	if t.claims.Exp != nil {
-		exp = unixTime(*t.claims.Exp)
-	}
+	exp := t.claims.expiry()
 	switch t.header.Typ {
 	case "", TypLimitedUser:
 		return userToken, exp, nil
@@ -47,39 +44,66 @@ func LimitedUserToken(userToken string) (string, time.Time, error) {
 	default:
 		return "", time.Time{}, errors.New("identity: cannot make a limited user token from a token of type " + strconv.Quote(t.header.Typ))
 	}
+	p, err := readLimitedClaims(userToken)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(limitedHeader(t.header)) + "." + enc.EncodeToString(p.appendJS(nil)) + "." + p.UIP, exp, nil
+}
+
+// limitedClaims are what a limited user token keeps of a full one: sub,
+// iat and exp, and "uip", the auth backend's signature over them.
+type limitedClaims struct {
+	Sub *string  `json:"sub"`
+	Iat *float64 `json:"iat"`
+	Exp *float64 `json:"exp"`
+	UIP string   `json:"uip"`
+}
+
+// readLimitedClaims decodes the limitedClaims of userToken, a JWT that
+// parseToken accepted: ErrIllegalToken when they do not decode, ErrNoUIP
+// without a uip.
+func readLimitedClaims(userToken string) (*limitedClaims, error) {
 	_, rest, _ := strings.Cut(userToken, ".")
 	payload, _, _ := strings.Cut(rest, ".")
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return "", time.Time{}, ErrIllegalToken
+		return nil, ErrIllegalToken
 	}
-	var p struct {
-		Sub *string  `json:"sub"`
-		Iat *float64 `json:"iat"`
-		Exp *float64 `json:"exp"`
-		UIP string   `json:"uip"`
-	}
+	var p limitedClaims
 	if json.Unmarshal(raw, &p) != nil {
-		return "", time.Time{}, ErrIllegalToken
+		return nil, ErrIllegalToken
 	}
 	if p.UIP == "" {
-		return "", time.Time{}, ErrNoUIP
+		return nil, ErrNoUIP
 	}
-	h := []byte(`{"typ":`)
-	h = wire.AppendJSString(h, TypLimitedUser)
-	h = append(h, `,"alg":`...)
-	h = wire.AppendJSString(h, t.header.Alg)
-	if t.header.Kid != "" {
-		h = append(h, `,"kid":`...)
-		h = wire.AppendJSString(h, t.header.Kid)
+	return &p, nil
+}
+
+// limitedHeader is the header of the limited token made from a token with
+// header h, {typ, alg, kid} (kid only when h has one), as JSON.stringify
+// writes it.
+func limitedHeader(h header) []byte {
+	b := []byte(`{"typ":`)
+	b = wire.AppendJSString(b, TypLimitedUser)
+	b = append(b, `,"alg":`...)
+	b = wire.AppendJSString(b, h.Alg)
+	if h.Kid != "" {
+		b = append(b, `,"kid":`...)
+		b = wire.AppendJSString(b, h.Kid)
 	}
-	h = append(h, '}')
-	// JSON.stringify leaves out undefined members.
-	var b []byte
-	add := func(name string) {
-		if len(b) == 0 {
-			b = append(b, '{')
-		} else {
+	return append(b, '}')
+}
+
+// appendJS appends p's sub, iat and exp as JSON.stringify writes them:
+// members p lacks are left out, as JSON.stringify leaves out undefined
+// members.
+func (p *limitedClaims) appendJS(b []byte) []byte {
+	b = append(b, '{')
+	first := len(b)
+	member := func(name string) {
+		if len(b) > first {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
@@ -87,23 +111,18 @@ func LimitedUserToken(userToken string) (string, time.Time, error) {
 		b = append(b, `":`...)
 	}
 	if p.Sub != nil {
-		add("sub")
+		member("sub")
 		b = wire.AppendJSString(b, *p.Sub)
 	}
 	if p.Iat != nil {
-		add("iat")
+		member("iat")
 		b = appendJSNumber(b, *p.Iat)
 	}
 	if p.Exp != nil {
-		add("exp")
+		member("exp")
 		b = appendJSNumber(b, *p.Exp)
 	}
-	if len(b) == 0 {
-		b = append(b, '{')
-	}
-	b = append(b, '}')
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString(h) + "." + enc.EncodeToString(b) + "." + p.UIP, exp, nil
+	return append(b, '}')
 }
 
 // appendJSNumber appends f as JSON.stringify writes a number (integral

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/verdictpdp/verdict/host/backstage/internal/ttlcache"
 	"github.com/verdictpdp/verdict/host/backstage/internal/upstream"
 )
 
@@ -31,7 +32,8 @@ type UserInfo struct {
 	disc    Discoverer
 	client  *http.Client
 	timeout time.Duration
-	cache   *expiringCache[[]string]
+	now     func() time.Time
+	cache   *ttlcache.Cache[tokenKey, []string]
 	// flight shares one call between concurrent requests with the same
 	// token (keyed by its hash).
 	flight singleflight.Group
@@ -41,22 +43,12 @@ type UserInfo struct {
 // deps.Discovery, each call bounded by cfg.Timeout, caching at most
 // cfg.CacheEntries answers.
 func NewUserInfo(cfg Config, deps Deps) (*UserInfo, error) {
-	if err := cfg.Validate(); err != nil {
+	deps, err := prepare(cfg, deps)
+	if err != nil {
 		return nil, err
 	}
-	if deps.Discovery == nil {
-		return nil, errors.New("identity: nil Discovery")
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
-	if deps.Client == nil {
-		deps.Client = &http.Client{Timeout: cfg.Timeout}
-	}
-	// The call carries the user's token: never follow it elsewhere.
-	deps.Client = upstream.NoRedirects(deps.Client)
-	return &UserInfo{disc: deps.Discovery, client: deps.Client, timeout: cfg.Timeout,
-		cache: newExpiringCache[[]string](cfg.CacheEntries, deps.Now)}, nil
+	return &UserInfo{disc: deps.Discovery, client: deps.Client, timeout: cfg.Timeout, now: deps.Now,
+		cache: ttlcache.New[tokenKey, []string](cfg.CacheEntries)}, nil
 }
 
 // Ownership returns c's ownershipEntityRefs: c.Ownership when the token
@@ -77,7 +69,7 @@ func (u *UserInfo) Ownership(ctx context.Context, c Credentials) ([]string, erro
 		return nil, errors.New("identity: user credentials without a token")
 	}
 	key := tokenKey(sha256.Sum256([]byte(c.UserToken)))
-	if refs, ok := u.cache.get(key); ok {
+	if refs, ok := u.cache.Get(key, u.now()); ok {
 		return refs, nil
 	}
 	detached := context.WithoutCancel(ctx)
@@ -86,11 +78,12 @@ func (u *UserInfo) Ownership(ctx context.Context, c Credentials) ([]string, erro
 		if err != nil {
 			return nil, err
 		}
-		exp := u.cacheNow().Add(userInfoTTL)
+		now := u.now()
+		exp := now.Add(userInfoTTL)
 		if !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(exp) {
 			exp = c.ExpiresAt
 		}
-		u.cache.put(key, refs, exp)
+		u.cache.Put(key, refs, exp, now)
 		return refs, nil
 	})
 	select {
@@ -104,11 +97,26 @@ func (u *UserInfo) Ownership(ctx context.Context, c Credentials) ([]string, erro
 	}
 }
 
-func (u *UserInfo) cacheNow() time.Time { return u.cache.now() }
-
 // fetch asks user info with userToken, whose subject is user, bounded by
 // u.timeout and maxUserInfoBytes whatever ctx allows.
 func (u *UserInfo) fetch(ctx context.Context, userToken, user string) ([]string, error) {
+	ans, err := u.ask(ctx, userToken)
+	if err != nil {
+		return nil, err
+	}
+	return ans.ownership(user)
+}
+
+// userInfoAnswer is the part of a user-info answer Verdict reads.
+type userInfoAnswer struct {
+	Claims struct {
+		Sub *string  `json:"sub"`
+		Ent []string `json:"ent"`
+	} `json:"claims"`
+}
+
+// ask makes the call: GET <discovery(auth)>/v1/userinfo with userToken.
+func (u *UserInfo) ask(ctx context.Context, userToken string) (*userInfoAnswer, error) {
 	base, err := u.disc.BaseURL("auth")
 	if err != nil {
 		return nil, fmt.Errorf("user info: %w", err)
@@ -131,28 +139,30 @@ func (u *UserInfo) fetch(ctx context.Context, userToken, user string) ([]string,
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, upstream.FromResponse("auth user info", resp)
 	}
-	var body struct {
-		Claims struct {
-			Sub *string  `json:"sub"`
-			Ent []string `json:"ent"`
-		} `json:"claims"`
-	}
-	if err := upstream.ReadJSON(resp, maxUserInfoBytes, &body); err != nil {
+	var ans userInfoAnswer
+	if err := upstream.ReadJSON(resp, maxUserInfoBytes, &ans); err != nil {
 		return nil, fmt.Errorf("user info: %w", err)
 	}
-	// Backstage takes the user from the token and reads only "ent" of the
-	// answer; Verdict also requires the answer to name that user, so that
-	// an auth backend (or anything answering in its place) that mixes up
-	// users is refused rather than believed.
-	if body.Claims.Sub == nil || *body.Claims.Sub != user {
-		return nil, fmt.Errorf("%w: the answer for %q names %s", ErrUserInfoSubject, user, quoteOrMissing(body.Claims.Sub))
-	}
-	if body.Claims.Ent == nil {
-		return nil, ErrNoOwnership
-	}
-	return body.Claims.Ent, nil
+	return &ans, nil
 }
 
+// ownership returns the ownership refs of the answer about user.
+//
+// Backstage takes the user from the token and reads only "ent" of the
+// answer; Verdict also requires the answer to name that user, so that an
+// auth backend (or anything answering in its place) that mixes up users
+// is refused rather than believed.
+func (a *userInfoAnswer) ownership(user string) ([]string, error) {
+	if a.Claims.Sub == nil || *a.Claims.Sub != user {
+		return nil, fmt.Errorf("%w: the answer for %q names %s", ErrUserInfoSubject, user, quoteOrMissing(a.Claims.Sub))
+	}
+	if a.Claims.Ent == nil {
+		return nil, ErrNoOwnership
+	}
+	return a.Claims.Ent, nil
+}
+
+// quoteOrMissing quotes s, or says there is none.
 func quoteOrMissing(s *string) string {
 	if s == nil {
 		return "no user"

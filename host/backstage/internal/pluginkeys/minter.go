@@ -7,59 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/backstage/internal/identity"
+	"github.com/verdictpdp/verdict/host/backstage/internal/ttlcache"
 )
-
-// Config configures a Minter.
-type Config struct {
-	// PluginID is Verdict's plugin id: the sub of minted tokens, and the
-	// plugin whose JWKS targets fetch. Default "permission".
-	PluginID string
-	// Keys is the static key store; the first key signs, all are
-	// published. Empty: an ES256 key generated in memory by New.
-	Keys []Key
-	// TokenTTL is how long a minted token is valid (less when its obo
-	// token expires sooner). Default 1 h, Backstage's.
-	TokenTTL time.Duration
-	// RenewBefore is how long before its expiry a cached token is
-	// replaced by a new one, so that a token never expires in flight.
-	// Default 5 min; it must be less than TokenTTL.
-	RenewBefore time.Duration
-	// CacheEntries bounds the token cache (one entry per target plugin and
-	// user token). Default 10000.
-	CacheEntries int
-}
-
-// DefaultConfig returns the defaults documented on Config.
-func DefaultConfig() Config {
-	return Config{PluginID: "permission", TokenTTL: time.Hour, RenewBefore: 5 * time.Minute, CacheEntries: 10000}
-}
-
-// Validate reports every invalid field, one line each. It does not read
-// the key files: New does.
-func (c Config) Validate() error {
-	var errs []error
-	if c.PluginID == "" {
-		errs = append(errs, errors.New("pluginId: must not be empty"))
-	}
-	if c.TokenTTL < time.Minute {
-		errs = append(errs, fmt.Errorf("tokenTTL: must be at least 1m, got %s", c.TokenTTL))
-	}
-	if c.RenewBefore < 0 || c.RenewBefore >= c.TokenTTL {
-		errs = append(errs, fmt.Errorf("renewBefore: must be at least 0 and less than tokenTTL, got %s", c.RenewBefore))
-	}
-	if c.CacheEntries <= 0 {
-		errs = append(errs, fmt.Errorf("cacheEntries: must be positive, got %d", c.CacheEntries))
-	}
-	errs = append(errs, validateKeys(c.Keys)...)
-	return errors.Join(errs...)
-}
 
 // Minter mints plugin tokens and serves their public keys. It is safe for
 // concurrent use.
@@ -68,7 +23,9 @@ type Minter struct {
 	keys      *keySet
 	generated bool
 	now       func() time.Time
-	cache     tokenCache
+	// cache holds minted tokens, keyed by cacheKey, until they are due for
+	// renewal (RenewBefore ahead of their expiry).
+	cache *ttlcache.Cache[[sha256.Size]byte, string]
 }
 
 // New loads cfg's keys (or generates one when there are none) and returns
@@ -80,7 +37,7 @@ func New(cfg Config, now func() time.Time) (*Minter, error) {
 	if now == nil {
 		now = time.Now
 	}
-	m := &Minter{cfg: cfg, now: now, cache: tokenCache{entries: map[[sha256.Size]byte]cached{}, max: cfg.CacheEntries}}
+	m := &Minter{cfg: cfg, now: now, cache: ttlcache.New[[sha256.Size]byte, string](cfg.CacheEntries)}
 	var err error
 	if len(cfg.Keys) == 0 {
 		m.keys, err = generateKey()
@@ -122,35 +79,19 @@ func (m *Minter) KeysHandler() http.Handler {
 //     API): a plugin token without obo;
 //   - principal "none" (dev mode): "", meaning no Authorization header.
 func (m *Minter) Mint(_ context.Context, targetPluginID string, onBehalfOf *identity.Credentials) (string, error) {
-	var obo string
-	var oboExp time.Time
-	if onBehalfOf != nil {
-		switch onBehalfOf.Principal.Type {
-		case abi.PrincipalNone:
-			return "", nil
-		case abi.PrincipalUser:
-			if onBehalfOf.UserToken == "" {
-				return "", errors.New("user credentials without a token")
-			}
-			var err error
-			if obo, oboExp, err = identity.LimitedUserToken(onBehalfOf.UserToken); err != nil {
-				return "", err
-			}
-		case abi.PrincipalService:
-		default:
-			return "", fmt.Errorf("refusing to forward credentials for unknown principal type %q", onBehalfOf.Principal.Type)
-		}
+	if onBehalfOf != nil && onBehalfOf.Principal.Type == abi.PrincipalNone {
+		return "", nil
+	}
+	obo, oboExp, err := oboToken(onBehalfOf)
+	if err != nil {
+		return "", err
 	}
 	now := m.now()
 	key := cacheKey(targetPluginID, obo)
-	if tok, ok := m.cache.get(key, now); ok {
+	if tok, ok := m.cache.Get(key, now); ok {
 		return tok, nil
 	}
-	iat := now.Unix()
-	exp := now.Add(m.cfg.TokenTTL).Unix()
-	if obo != "" && !oboExp.IsZero() && oboExp.Unix() < exp {
-		exp = oboExp.Unix()
-	}
+	iat, exp := now.Unix(), m.expiry(now, obo, oboExp)
 	if exp <= iat {
 		return "", errors.New("the user's token has expired")
 	}
@@ -158,8 +99,37 @@ func (m *Minter) Mint(_ context.Context, targetPluginID string, onBehalfOf *iden
 	if err != nil {
 		return "", err
 	}
-	m.cache.put(key, cached{token: tok, renewAt: time.Unix(exp, 0).Add(-m.cfg.RenewBefore)}, now)
+	// A token already due (a user token about to expire) is not kept.
+	m.cache.Put(key, tok, time.Unix(exp, 0).Add(-m.cfg.RenewBefore), now)
 	return tok, nil
+}
+
+// oboToken is the obo claim for a call on behalf of onBehalfOf, and when
+// it expires: a user's limited token, or nothing for a service or nil.
+func oboToken(onBehalfOf *identity.Credentials) (string, time.Time, error) {
+	if onBehalfOf == nil {
+		return "", time.Time{}, nil
+	}
+	switch onBehalfOf.Principal.Type {
+	case abi.PrincipalUser:
+		if onBehalfOf.UserToken == "" {
+			return "", time.Time{}, errors.New("user credentials without a token")
+		}
+		return identity.LimitedUserToken(onBehalfOf.UserToken)
+	case abi.PrincipalService:
+		return "", time.Time{}, nil
+	}
+	return "", time.Time{}, fmt.Errorf("refusing to forward credentials for unknown principal type %q", onBehalfOf.Principal.Type)
+}
+
+// expiry is the exp of a token minted at now: TokenTTL later, or when its
+// obo token expires if that is sooner.
+func (m *Minter) expiry(now time.Time, obo string, oboExp time.Time) int64 {
+	exp := now.Add(m.cfg.TokenTTL).Unix()
+	if obo != "" && !oboExp.IsZero() && oboExp.Unix() < exp {
+		exp = oboExp.Unix()
+	}
+	return exp
 }
 
 // claims are a plugin token's claims, in Backstage's order.
@@ -171,6 +141,7 @@ type claims struct {
 	Obo string `json:"obo,omitempty"`
 }
 
+// sign makes the plugin token for a call to target with the signing key.
 func (m *Minter) sign(target, obo string, iat, exp int64) (string, error) {
 	payload, err := json.Marshal(claims{Sub: m.cfg.PluginID, Aud: target, Iat: iat, Exp: exp, Obo: obo})
 	if err != nil {
@@ -200,47 +171,4 @@ func cacheKey(target, obo string) [sha256.Size]byte {
 	var k [sha256.Size]byte
 	h.Sum(k[:0])
 	return k
-}
-
-type cached struct {
-	token   string
-	renewAt time.Time
-}
-
-// tokenCache holds minted tokens until they are due for renewal. It is
-// bounded: when full, due entries are swept, and if none were due the
-// table is dropped (tokens are re-minted on demand).
-type tokenCache struct {
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]cached
-	max     int
-}
-
-func (c *tokenCache) get(k [sha256.Size]byte, now time.Time) (string, bool) {
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
-	if !ok || !now.Before(e.renewAt) {
-		return "", false
-	}
-	return e.token, true
-}
-
-func (c *tokenCache) put(k [sha256.Size]byte, e cached, now time.Time) {
-	if !now.Before(e.renewAt) {
-		return // due already (a user token about to expire): not worth keeping
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for key, old := range c.entries {
-			if !now.Before(old.renewAt) {
-				delete(c.entries, key)
-			}
-		}
-		if len(c.entries) >= c.max {
-			clear(c.entries)
-		}
-	}
-	c.entries[k] = e
 }

@@ -32,7 +32,9 @@ const maxCauseMessage = 1024
 
 // Cause is the error another service reported, as its envelope named it.
 type Cause struct {
-	Name    string
+	// Name is the error's name, e.g. "NotFoundError".
+	Name string
+	// Message is the error's message.
 	Message string
 }
 
@@ -50,10 +52,14 @@ type Error struct {
 	Cause Cause
 }
 
+// Error returns Backstage's ResponseError message, "Request failed with"
+// and the status (e.g. "Request failed with 404 Not Found"); it never
+// includes the body, which is in Cause.
 func (e *Error) Error() string {
 	return "Request failed with " + strconv.Itoa(e.Status) + " " + statusText(e.Status)
 }
 
+// statusText is code's reason phrase, "Unknown" for a code without one.
 func statusText(code int) string {
 	if t := http.StatusText(code); t != "" {
 		return t
@@ -88,6 +94,8 @@ func FromResponse(service string, resp *http.Response) *Error {
 	return e
 }
 
+// truncate cuts s to at most n bytes, on a UTF-8 boundary, marking the
+// cut with an ellipsis.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
