@@ -178,11 +178,18 @@ func BenchmarkDecisionLog(b *testing.B) {
 		items[i] = `{"id":"` + strings.Repeat("i", 8) + `","permission":{"type":"basic","name":"x","attributes":{}}}`
 	}
 	body := `{"items":[` + strings.Join(items, ",") + `]}`
+	// Each run gets its own sink: with -count, b.Run runs a case again,
+	// and a blocking sink is released (closed) at the end of each run.
 	for _, tc := range []struct {
-		name string
-		sink io.Writer
-	}{{"off", nil}, {"discard", io.Discard}, {"blocked", &blockingSink{release: make(chan struct{})}}} {
+		name    string
+		newSink func() io.Writer
+	}{
+		{"off", func() io.Writer { return nil }},
+		{"discard", func() io.Writer { return io.Discard }},
+		{"blocked", func() io.Writer { return &blockingSink{release: make(chan struct{})} }},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
+			sink := tc.newSink()
 			dir := b.TempDir()
 			wasm, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", "abstain-one.wasm"))
 			require.NoError(b, err)
@@ -197,8 +204,8 @@ func BenchmarkDecisionLog(b *testing.B) {
 			cfg.DevMode = true
 			var opts []httpapi.Option
 			var dl *decisionlog.Logger
-			if tc.sink != nil {
-				dl = decisionlog.New(tc.sink, 64)
+			if sink != nil {
+				dl = decisionlog.New(sink, 64)
 				opts = append(opts, httpapi.WithDecisionLog(dl))
 			}
 			handler, err := httpapi.New(cfg, h, nil, opts...)
@@ -217,7 +224,7 @@ func BenchmarkDecisionLog(b *testing.B) {
 			b.StopTimer()
 			if dl != nil {
 				b.ReportMetric(float64(dl.Dropped())/float64(b.N), "dropped/op")
-				if bs, ok := tc.sink.(*blockingSink); ok {
+				if bs, ok := sink.(*blockingSink); ok {
 					close(bs.release)
 				}
 				dl.Close()
