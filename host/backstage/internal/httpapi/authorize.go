@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -36,16 +35,9 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, url, errServiceNotAllowed)
 		return
 	}
-	var is issues
-	var items []item
-	if obj, ok := body.(map[string]any); !ok {
-		is.invalidType(nil, "object", body, true)
-	} else if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
+	items, err := zRequest(body, s.cfg.Limits)
+	if err != nil {
 		s.writeError(w, r, url, err)
-		return
-	}
-	if len(is) > 0 {
-		s.writeError(w, r, url, newError(nameInput, is.message()))
 		return
 	}
 	// The direct-user rule (Backstage applies it to "none" too, but only
@@ -90,56 +82,6 @@ func (s *server) backstageCredentials(r *http.Request) (identity.Credentials, er
 		return identity.Credentials{}, errMissingCredentials
 	}
 	return s.ids.verify(r.Context(), tok)
-}
-
-// nativeAuthorize is POST /v1/authorize: the principal comes from the body
-// of a trusted caller (or anyone in dev mode).
-func (s *server) nativeAuthorize(w http.ResponseWriter, r *http.Request) {
-	url := s.url(r)
-	if err := s.nativeAccess(r); err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	isJSON, err := isJSON(r)
-	if err == nil && !isJSON {
-		err = newError(nameUnsupportedMedia, "Content-Type must be application/json")
-	}
-	var body any
-	if err == nil {
-		body, err = s.readJSON(w, r)
-	}
-	if err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	var is issues
-	var items []item
-	var p abi.Principal
-	if obj, ok := body.(map[string]any); !ok {
-		is.invalidType(nil, "object", body, true)
-	} else {
-		pv, has := obj["principal"]
-		p = zPrincipal(&is, pv, has)
-		if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
-			s.writeError(w, r, url, err)
-			return
-		}
-	}
-	if len(is) > 0 {
-		s.writeError(w, r, url, newError(nameInput, is.message()))
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.RequestTimeout)
-	defer cancel()
-	s.decide(ctx, w, r, url, p, nil, items, true)
-}
-
-// nativeAccess guards /v1/*: open in dev mode, else a trusted token.
-func (s *server) nativeAccess(r *http.Request) error {
-	if s.cfg.DevMode {
-		return nil
-	}
-	return s.ids.trustedCaller(r)
 }
 
 // decide asks the Decider about items (an array resourceRef is one Query
@@ -221,44 +163,4 @@ func (s *server) decide(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if s.decisions != nil || s.observer != nil {
 		s.record(start, p, native, items, ds, res)
 	}
-}
-
-// reload is POST /v1/policies/reload: reload now (releasing quarantined
-// modules), then answer like GET /v1/policies. Same access rule.
-func (s *server) reload(w http.ResponseWriter, r *http.Request) {
-	url := s.url(r)
-	if err := s.nativeAccess(r); err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	rl, ok := s.d.(Reloader)
-	if !ok {
-		s.writeError(w, r, url, newError(nameNotImplemented, "this server cannot reload its policies"))
-		return
-	}
-	if err := rl.Reload(r.Context()); err != nil {
-		s.log.Error("reload failed", "err", err)
-		s.writeError(w, r, url, newError(nameInternal, "reload failed: "+err.Error()))
-		return
-	}
-	s.policies(w, r)
-}
-
-// policies is GET /v1/policies: the host's Status.
-func (s *server) policies(w http.ResponseWriter, r *http.Request) {
-	url := s.url(r)
-	if err := s.nativeAccess(r); err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	st := s.d.Status()
-	if st.Policies == nil {
-		st.Policies = []host.PolicyStatus{}
-	}
-	b, err := json.Marshal(st)
-	if err != nil {
-		s.writeError(w, r, url, fmt.Errorf("encode status: %w", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
 }

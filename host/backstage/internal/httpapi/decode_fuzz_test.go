@@ -95,24 +95,11 @@ func decodeBody(s *server, body []byte, native bool) (abi.Principal, []item, err
 	if err != nil {
 		return abi.Principal{}, nil, err
 	}
-	var is issues
-	var items []item
-	var p abi.Principal
-	if obj, ok := v.(map[string]any); !ok {
-		is.invalidType(nil, "object", v, true)
-	} else {
-		if native {
-			pv, has := obj["principal"]
-			p = zPrincipal(&is, pv, has)
-		}
-		if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
-			return p, nil, err
-		}
+	if native {
+		return zNativeRequest(v, s.cfg.Limits)
 	}
-	if len(is) > 0 {
-		return p, nil, newError(nameInput, is.message())
-	}
-	return p, items, nil
+	items, err := zRequest(v, s.cfg.Limits)
+	return abi.Principal{}, items, err
 }
 
 // encodeBody writes the canonical body for a decoded request: fixed key
