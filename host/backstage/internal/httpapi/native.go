@@ -49,7 +49,8 @@ func (s *server) nativeAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.RequestTimeout)
 	defer cancel()
-	s.decide(ctx, w, r, url, p, nil, items, true)
+	b := newBatch(endpointNative, p, nil, items)
+	s.respond(ctx, w, r, url, &b)
 }
 
 // zNativeRequest validates the body of POST /v1/authorize: an object with
