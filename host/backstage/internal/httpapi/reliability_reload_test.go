@@ -61,7 +61,7 @@ func swapTo(dir string, files map[string][]byte, v string) error {
 func TestRow13SwapsUnderLoad(t *testing.T) {
 	files := map[string][]byte{}
 	for v, f := range map[string]string{"v1": "allow-one", "v2": "deny-one"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", f+".wasm"))
+		b, err := os.ReadFile(httpapi.FixturePath(f))
 		require.NoError(t, err)
 		files[v] = b
 	}
