@@ -22,7 +22,7 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Row 17 of reliability.md §5, auth abuse: every forged, expired,
+// README, "Reliability", row 17, auth abuse: every forged, expired,
 // misdirected or under-privileged credential is refused with 401/403 in the
 // envelope before any guest runs, and the identity a guest sees comes only
 // from the verified token. The guest is the conformance policy: for

@@ -24,7 +24,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Helpers of the hostile-client tests (reliability.md §5 rows 3 to 5): a
+// Helpers of the hostile-client tests (README, "Reliability", rows 3 to
+// 5): a
 // real host behind the real handler on a loopback listener that counts the
 // bytes the server reads from each connection, and raw TCP clients that
 // stream bodies as slowly and as long as a hostile client would.

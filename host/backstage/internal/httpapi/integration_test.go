@@ -145,9 +145,8 @@ func read(id, ref string) string {
 
 func body(items ...string) string { return `{"items":[` + strings.Join(items, ",") + `]}` }
 
-// TestBackstageErrors is the protocol spec's error table (§3.7) and the
-// status rows of its gotchas (§8.8, §8.9) with real tokens, user info and
-// a catalog plugin.
+// TestBackstageErrors is Backstage's error table (DESIGN.md, "Backstage's
+// error table") with real tokens, user info and a catalog plugin.
 func TestBackstageErrors(t *testing.T) {
 	soon := time.Now().Add(time.Hour)
 	tests := []struct {

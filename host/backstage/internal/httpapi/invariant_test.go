@@ -22,9 +22,9 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// The fail-closed invariant (spec/reliability.md §2): no path yields ALLOW
-// unless a loaded, healthy module returned a valid ALLOW for exactly that
-// item id.
+// The fail-closed invariant (DESIGN.md, "Failure semantics"): no path
+// yields ALLOW unless a loaded, healthy module returned a valid ALLOW for
+// exactly that item id.
 //
 // TestFailClosedInvariant walks every failure path the host has, over real
 // HTTP against a real host, on both authorize endpoints. In every case the
@@ -42,7 +42,8 @@ import (
 //
 // Each case sends a single item, a pair with the neighbour, and a batch of
 // three (two failing items), and asserts: no ALLOW for a failing item, the
-// status of the §2 table, and the neighbour's ALLOW when the status is 200.
+// status of DESIGN.md's table "What each failure answers", and the
+// neighbour's ALLOW when the status is 200.
 
 // invariantModule is one module file: NAME.wasm from FIXTURE, with claims.
 type invariantModule struct {
@@ -99,7 +100,7 @@ func TestFailClosedInvariant(t *testing.T) {
 		{name: "trap indirect call type", fail: "trap-indirect", reason: "module fail failed: trap"},
 		{name: "trap proc_exit(1)", fail: "trap-exit", reason: "module fail failed: trap"},
 		// A stack overflow and a grow-bomb take seconds to trap with
-		// wazero's compiler (spec/reliability.md §1.4).
+		// wazero's compiler (DESIGN.md, "Sandbox").
 		{name: "trap stack overflow", fail: "recurse", reason: "module fail failed: trap", slow: true},
 		{name: "trap grow-bomb", fail: "grow-bomb", reason: "module fail failed: trap", slow: true,
 			hostCfg: func(c *host.Config) { c.MemoryMiB = 4 }},

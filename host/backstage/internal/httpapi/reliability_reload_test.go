@@ -21,8 +21,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Tests for rows 13 and 18 of the reliability table (spec/reliability.md
-// §5), over HTTP against a real host.
+// Tests for README, "Reliability", rows 13 and 18, over HTTP against a real
+// host.
 
 // swapVersion reads which version of the two-module directory answered:
 // version 1 is two modules that allow, version 2 two that deny. Both

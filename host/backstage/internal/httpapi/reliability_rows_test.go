@@ -20,8 +20,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Tests for rows 6, 7 and 8 of the reliability table (spec/reliability.md
-// §5), over HTTP against a real host: each asserts the row's behaviour and
+// Tests for README, "Reliability", rows 6, 7 and 8, over HTTP against a
+// real host: each asserts the row's behaviour and
 // records the figures the report quotes. Sizes grow with
 // VERDICT_RELIABILITY=full.
 

@@ -7,7 +7,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/wire"
 )
 
-// Parser differentials (spec/reliability.md §5 row 2). A request body must
+// Parser differentials (README, "Reliability", row 2; DESIGN.md, "Declared
+// deviations from Backstage"). A request body must
 // mean one thing to every JSON reader between the caller and the guest: a
 // proxy that checks the body, Backstage's JSON.parse, encoding/json. Three
 // things read differently in different parsers, so a body holding any of
