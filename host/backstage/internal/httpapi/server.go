@@ -167,6 +167,7 @@ type statusWriter struct {
 	code int
 }
 
+// WriteHeader remembers code and writes it.
 func (w *statusWriter) WriteHeader(code int) {
 	w.code = code
 	w.ResponseWriter.WriteHeader(code)
