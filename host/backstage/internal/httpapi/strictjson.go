@@ -55,8 +55,14 @@ type keyChecker struct {
 	open  []container
 }
 
-func (c *keyChecker) push(array bool) {
-	c.open = append(c.open, container{array: array, first: len(c.keys), arena: len(c.arena)})
+// openObject records an object just opened.
+func (c *keyChecker) openObject() {
+	c.open = append(c.open, container{first: len(c.keys), arena: len(c.arena)})
+}
+
+// openArray records an array just opened.
+func (c *keyChecker) openArray() {
+	c.open = append(c.open, container{array: true, first: len(c.keys), arena: len(c.arena)})
 }
 
 func (c *keyChecker) pop() {
@@ -133,10 +139,10 @@ func checkUnambiguous(data []byte) error {
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '{':
-			c.push(false)
+			c.openObject()
 			expectKey = true
 		case '[':
-			c.push(true)
+			c.openArray()
 			expectKey = false
 		case '}', ']':
 			c.pop()
