@@ -17,13 +17,12 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host"
-	"github.com/verdictpdp/verdict/host/backstage/internal/discovery"
 	"github.com/verdictpdp/verdict/host/backstage/internal/identity"
 	"github.com/verdictpdp/verdict/internal/testing/backstagetest"
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Row 17 of reliability.md §5, auth abuse: every forged, expired,
+// README, "Reliability", row 17, auth abuse: every forged, expired,
 // misdirected or under-privileged credential is refused with 401/403 in the
 // envelope before any guest runs, and the identity a guest sees comes only
 // from the verified token. The guest is the conformance policy: for
@@ -87,14 +86,11 @@ func newAbuseWorld(t *testing.T) *abuseWorld {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "conformance.wasm"), wasm, 0o644))
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.CallTimeout = 10 * time.Second // the race detector slows guests
-	hcfg.LoadTimeout = time.Minute
 	w := &abuseWorld{calls: &countingCalls{}}
-	hh, err := host.New(context.Background(), hcfg, nil, host.WithCallObserver(w.calls))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = hh.Close(context.Background()) })
+	hh := NewTestHost(t, func(c *host.Config) {
+		c.CallTimeout = 10 * time.Second // the race detector slows guests
+		c.LoadTimeout = time.Minute
+	}, host.WithCallObserver(w.calls))
 	require.NoError(t, hh.LoadDir(context.Background(), dir))
 	require.Equal(t, host.StatusOK, hh.Status().Policies[0].Status, hh.Status().Policies[0].Message)
 	w.h = &recordingHost{Host: hh}
@@ -103,16 +99,10 @@ func newAbuseWorld(t *testing.T) *abuseWorld {
 	w.catalog = w.bs.AddPlugin("catalog")
 	w.external = w.bs.AddPlugin("idp") // an external identity provider's keys, served by the fake
 	w.bs.SetOwnership(alice, []string{alice, teamA})
-	disc, err := discovery.New(discovery.Config{BaseURL: w.bs.URL()})
-	require.NoError(t, err)
 	icfg := identity.DefaultConfig()
 	icfg.JWKS = []identity.JWKSAccess{{URL: w.bs.URL() + "/api/idp/.backstage/auth/v1/jwks.json",
 		Issuers: []string{"https://idp"}, Audiences: []string{"verdict"}, SubjectPrefix: "idp"}}
-	deps := identity.Deps{Discovery: disc}
-	tokens, err := identity.New(icfg, deps)
-	require.NoError(t, err)
-	users, err := identity.NewUserInfo(icfg, deps)
-	require.NoError(t, err)
+	_, tokens, users := backstageIdentity(t, w.bs, icfg)
 	w.handler = func(dev bool) http.Handler {
 		cfg := testConfig(dev)
 		cfg.TrustedSubjects = append(cfg.TrustedSubjects, "external:idp:ci")

@@ -2,14 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host"
 	"github.com/verdictpdp/verdict/host/backstage/internal/identity"
 )
 
@@ -17,64 +12,90 @@ import (
 // the order of checks.
 func (s *server) authorize(w http.ResponseWriter, r *http.Request) {
 	url := s.url(r)
-	creds, err := s.backstageCredentials(r)
+	creds, items, err := s.backstageRequest(w, r)
 	if err != nil {
 		s.writeError(w, r, url, err)
 		return
-	}
-	p := creds.Principal
-	var body any = map[string]any{}
-	isJSON, err := isJSON(r)
-	if err == nil && isJSON {
-		body, err = s.readJSON(w, r)
-	}
-	if err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	if p.Type == abi.PrincipalService {
-		s.writeError(w, r, url, errServiceNotAllowed)
-		return
-	}
-	var is issues
-	var items []item
-	if obj, ok := body.(map[string]any); !ok {
-		is.invalidType(nil, "object", body, true)
-	} else if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	if len(is) > 0 {
-		s.writeError(w, r, url, newError(nameInput, is.message()))
-		return
-	}
-	// The direct-user rule (Backstage applies it to "none" too, but only
-	// while the default auth policy is on, when "none" never gets here).
-	if p.Type == abi.PrincipalUser && p.Actor == nil {
-		for i := range items {
-			if items[i].perm.IsResource() && items[i].kind == refNone {
-				s.writeError(w, r, url, errDirectUser)
-				return
-			}
-		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.RequestTimeout)
 	defer cancel()
-	if p.Type == abi.PrincipalUser {
-		// Once per request, as Backstage's router asks user info.
-		refs := creds.Ownership
-		if s.ownership != nil {
-			if refs, err = s.ownership.Ownership(ctx, creds); err != nil {
-				s.writeError(w, r, url, err)
-				return
-			}
-		}
-		p.OwnershipEntityRefs = refs
+	p, err := s.withOwnership(ctx, creds)
+	if err != nil {
+		s.writeError(w, r, url, err)
+		return
 	}
 	// Apply-conditions calls go on behalf of the caller, whatever it is:
 	// a user (the minted token carries it as obo), or principal "none" in
 	// dev mode (Backstage then sends no token). Services never get here.
-	s.decide(ctx, w, r, url, p, &creds, items, false)
+	b := newBatch(endpointBackstage, p, &creds, items)
+	s.respond(ctx, w, r, url, &b)
+}
+
+// backstageRequest runs the checks of POST {base}/authorize that come
+// before deciding, in Backstage's order: the caller's credentials, the
+// body, no service principals, the zod schema, the direct-user rule.
+func (s *server) backstageRequest(w http.ResponseWriter, r *http.Request) (identity.Credentials, []item, error) {
+	creds, err := s.backstageCredentials(r)
+	if err != nil {
+		return creds, nil, err
+	}
+	body, err := s.backstageBody(w, r)
+	if err != nil {
+		return creds, nil, err
+	}
+	if creds.Principal.Type == abi.PrincipalService {
+		return creds, nil, errServiceNotAllowed
+	}
+	items, err := zRequest(body, s.cfg.Limits)
+	if err != nil {
+		return creds, nil, err
+	}
+	return creds, items, directUserRule(creds.Principal, items)
+}
+
+// backstageBody reads the body as express.json() does: a body without a
+// JSON content type is not read at all and counts as {}.
+func (s *server) backstageBody(w http.ResponseWriter, r *http.Request) (any, error) {
+	isJSON, err := isJSON(r)
+	if err != nil || !isJSON {
+		return map[string]any{}, err
+	}
+	return s.readJSON(w, r)
+}
+
+// directUserRule refuses a user without an actor who asks about a resource
+// permission without a resourceRef. (Backstage applies it to "none" too,
+// but only while the default auth policy is on, when "none" never gets
+// here.)
+func directUserRule(p abi.Principal, items []item) error {
+	if p.Type != abi.PrincipalUser || p.Actor != nil {
+		return nil
+	}
+	for i := range items {
+		if items[i].perm.IsResource() && items[i].kind == refNone {
+			return errDirectUser
+		}
+	}
+	return nil
+}
+
+// withOwnership is the caller's principal, with a user's
+// ownershipEntityRefs from the OwnershipResolver (asked once per request,
+// as Backstage's router asks user info) or else from the token.
+func (s *server) withOwnership(ctx context.Context, creds identity.Credentials) (abi.Principal, error) {
+	p := creds.Principal
+	if p.Type != abi.PrincipalUser {
+		return p, nil
+	}
+	refs := creds.Ownership
+	if s.ownership != nil {
+		var err error
+		if refs, err = s.ownership.Ownership(ctx, creds); err != nil {
+			return p, err
+		}
+	}
+	p.OwnershipEntityRefs = refs
+	return p, nil
 }
 
 // backstageCredentials identifies the caller of a Backstage endpoint: the
@@ -90,175 +111,4 @@ func (s *server) backstageCredentials(r *http.Request) (identity.Credentials, er
 		return identity.Credentials{}, errMissingCredentials
 	}
 	return s.ids.verify(r.Context(), tok)
-}
-
-// nativeAuthorize is POST /v1/authorize: the principal comes from the body
-// of a trusted caller (or anyone in dev mode).
-func (s *server) nativeAuthorize(w http.ResponseWriter, r *http.Request) {
-	url := s.url(r)
-	if err := s.nativeAccess(r); err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	isJSON, err := isJSON(r)
-	if err == nil && !isJSON {
-		err = newError(nameUnsupportedMedia, "Content-Type must be application/json")
-	}
-	var body any
-	if err == nil {
-		body, err = s.readJSON(w, r)
-	}
-	if err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	var is issues
-	var items []item
-	var p abi.Principal
-	if obj, ok := body.(map[string]any); !ok {
-		is.invalidType(nil, "object", body, true)
-	} else {
-		pv, has := obj["principal"]
-		p = zPrincipal(&is, pv, has)
-		if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
-			s.writeError(w, r, url, err)
-			return
-		}
-	}
-	if len(is) > 0 {
-		s.writeError(w, r, url, newError(nameInput, is.message()))
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Limits.RequestTimeout)
-	defer cancel()
-	s.decide(ctx, w, r, url, p, nil, items, true)
-}
-
-// nativeAccess guards /v1/*: open in dev mode, else a trusted token.
-func (s *server) nativeAccess(r *http.Request) error {
-	if s.cfg.DevMode {
-		return nil
-	}
-	return s.ids.trustedCaller(r)
-}
-
-// decide asks the Decider about items (an array resourceRef is one Query
-// per ref) under ctx (the request deadline), resolves CONDITIONAL decisions
-// of items with a resourceRef through apply-conditions (on behalf of
-// onBehalfOf, nil for the native API), and writes the answers in request
-// order. native adds the snapshot generation.
-func (s *server) decide(ctx context.Context, w http.ResponseWriter, r *http.Request, url string, p abi.Principal,
-	onBehalfOf *identity.Credentials, items []item, native bool) {
-	start := time.Now()
-	n := 0
-	for i := range items {
-		if items[i].kind == refArray {
-			n += len(items[i].refs)
-		} else {
-			n++
-		}
-	}
-	qs := make([]host.Query, 0, n)
-	for i := range items {
-		it := &items[i]
-		switch it.kind {
-		case refNone:
-			qs = append(qs, host.Query{Permission: it.perm})
-		case refString:
-			qs = append(qs, host.Query{Permission: it.perm, ResourceRef: &it.ref})
-		case refArray:
-			for j := range it.refs {
-				qs = append(qs, host.Query{Permission: it.perm, ResourceRef: &it.refs[j]})
-			}
-		}
-	}
-	ds, err := s.d.Decide(ctx, p, qs)
-	if err == nil && (ds == nil || len(ds.Items) != len(qs)) {
-		got := 0
-		if ds != nil {
-			got = len(ds.Items)
-		}
-		err = fmt.Errorf("decider answered %d decisions for %d queries", got, len(qs))
-	}
-	var res []resolution
-	if err == nil {
-		res, err = s.resolve(ctx, onBehalfOf, items, ds.Items)
-	}
-	if err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	b := make([]byte, 0, 32+48*len(qs))
-	if native {
-		b = append(b, `{"generation":`...)
-		b = strconv.AppendUint(b, ds.Generation, 10)
-		b = append(b, `,"items":[`...)
-	} else {
-		b = append(b, `{"items":[`...)
-	}
-	k := 0
-	for i := range items {
-		it := &items[i]
-		m := 1
-		if it.kind == refArray {
-			m = len(it.refs)
-		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var rs []resolution
-		if res != nil {
-			rs = res[k : k+m]
-		}
-		if b, err = appendItem(b, it, ds.Items[k:k+m], rs); err != nil {
-			s.writeError(w, r, url, fmt.Errorf("encode answer: %w", err))
-			return
-		}
-		k += m
-	}
-	b = append(b, "]}"...)
-	writeJSON(w, http.StatusOK, b)
-	if s.decisions != nil || s.observer != nil {
-		s.record(start, p, native, items, ds, res)
-	}
-}
-
-// reload is POST /v1/policies/reload: reload now (releasing quarantined
-// modules), then answer like GET /v1/policies. Same access rule.
-func (s *server) reload(w http.ResponseWriter, r *http.Request) {
-	url := s.url(r)
-	if err := s.nativeAccess(r); err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	rl, ok := s.d.(Reloader)
-	if !ok {
-		s.writeError(w, r, url, newError(nameNotImplemented, "this server cannot reload its policies"))
-		return
-	}
-	if err := rl.Reload(r.Context()); err != nil {
-		s.log.Error("reload failed", "err", err)
-		s.writeError(w, r, url, newError(nameInternal, "reload failed: "+err.Error()))
-		return
-	}
-	s.policies(w, r)
-}
-
-// policies is GET /v1/policies: the host's Status.
-func (s *server) policies(w http.ResponseWriter, r *http.Request) {
-	url := s.url(r)
-	if err := s.nativeAccess(r); err != nil {
-		s.writeError(w, r, url, err)
-		return
-	}
-	st := s.d.Status()
-	if st.Policies == nil {
-		st.Policies = []host.PolicyStatus{}
-	}
-	b, err := json.Marshal(st)
-	if err != nil {
-		s.writeError(w, r, url, fmt.Errorf("encode status: %w", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
 }

@@ -35,8 +35,8 @@ func manyItems(n int) string {
 	return `{"items":[` + strings.Join(parts, ",") + `]}`
 }
 
-// TestAuthorizeErrors covers the protocol spec's error table (§3.7) and the
-// order of checks of its Corrections section.
+// TestAuthorizeErrors covers Backstage's error table (DESIGN.md,
+// "Backstage's error table") and its order of checks (the package doc).
 func TestAuthorizeErrors(t *testing.T) {
 	tests := []struct {
 		name   string

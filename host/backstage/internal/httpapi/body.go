@@ -2,13 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"io"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 )
 
 // bodyChunk is the unit in which request bodies are read and budgeted. A
@@ -16,59 +11,24 @@ import (
 // 50 items, a few KiB) is read into a pooled buffer and costs no budget.
 const bodyChunk = 64 << 10
 
-// errBodyBudget is returned when a body needed more of the server's body
-// budget than became free before the request's deadline.
-var errBodyBudget = errors.New("request bodies in flight exceed the server's budget")
+// firstBuffers recycles the buffers that hold a body's first chunk;
+// decoded values copy what they keep, so a buffer is free again once the
+// body is decoded.
+var firstBuffers = newPool(func() *[]byte { b := make([]byte, 0, 4<<10); return &b }, emptyBuffer)
 
-// bodyBudget bounds the request-body bytes the server holds at once,
-// beyond each request's first chunk, counted in chunks. Without it, N
-// clients each streaming a body up to the limit make the server hold N
-// times the limit before refusing them. A body reserves all it may need
-// in one step when it outgrows its first chunk (its declared length, or
-// the limit when chunked): reserving chunk by chunk as bytes arrive would
-// let many bodies each hold part of the budget while all wait for more.
-type bodyBudget struct {
-	sem  *semaphore.Weighted
-	size int64
-	held atomic.Int64
-}
-
-// newBodyBudget returns a budget of bytes, rounded up to whole chunks.
-func newBodyBudget(bytes int64) *bodyBudget {
-	n := max(1, (bytes+bodyChunk-1)/bodyChunk)
-	return &bodyBudget{sem: semaphore.NewWeighted(n), size: n}
-}
-
-// acquire reserves n chunks, waiting at most wait until they are free
-// (less if ctx ends first). It never reserves more than the whole budget.
-func (b *bodyBudget) acquire(ctx context.Context, n int64, wait time.Duration) error {
-	if n > b.size {
-		return errBodyBudget
+// emptyBuffer empties b for its pool, unless it grew past maxPooled.
+func emptyBuffer(b *[]byte) bool {
+	if cap(*b) > maxPooled {
+		return false
 	}
-	if !b.sem.TryAcquire(n) {
-		ctx, cancel := context.WithTimeout(ctx, wait)
-		defer cancel()
-		if err := b.sem.Acquire(ctx, n); err != nil {
-			return errBodyBudget
-		}
-	}
-	b.held.Add(n)
-	return nil
+	*b = (*b)[:0]
+	return true
 }
-
-// release returns n chunks.
-func (b *bodyBudget) release(n int64) {
-	b.held.Add(-n)
-	b.sem.Release(n)
-}
-
-// inUse reports how many chunks are reserved.
-func (b *bodyBudget) inUse() int64 { return b.held.Load() }
 
 // chunkPool recycles the fixed-size chunks bodies past their first chunk
 // are read into, so that many clients streaming big bodies reuse the same
 // few megabytes instead of each growing (and discarding) its own buffer.
-var chunkPool = sync.Pool{New: func() any { return new([bodyChunk]byte) }}
+var chunkPool = newPool(func() *[bodyChunk]byte { return new([bodyChunk]byte) }, nil)
 
 // requestBody is a request body read in full. Release it once the decoded
 // value no longer needs its bytes.
@@ -83,7 +43,7 @@ type requestBody struct {
 // more than once.
 func (b *requestBody) release() {
 	if b.first != nil {
-		putBody(b.first)
+		firstBuffers.put(b.first)
 		b.first = nil
 	}
 	if b.held > 0 {
@@ -104,80 +64,116 @@ func (b *requestBody) release() {
 // EOF; the chunks go back to the pool at once, the reservation stays for
 // the joined copy until release. On error everything is released.
 func readBody(ctx context.Context, r io.Reader, sizeHint, limit int64, budget *bodyBudget, wait time.Duration) (requestBody, error) {
-	b := requestBody{first: getBody(), budget: budget}
+	b := requestBody{first: firstBuffers.get(), budget: budget}
+	done, err := b.readFirst(r, sizeHint)
+	if err == nil && !done {
+		err = b.readRest(ctx, r, restChunks(sizeHint, limit), wait)
+	}
+	if err != nil {
+		b.release()
+		return requestBody{}, err
+	}
+	return b, nil
+}
+
+// readFirst reads r into the first buffer until EOF or bodyChunk bytes,
+// whichever comes first; done reports EOF (the body is then b.data).
+func (b *requestBody) readFirst(r io.Reader, sizeHint int64) (done bool, err error) {
 	buf := (*b.first)[:0]
 	if sizeHint > 0 && sizeHint < bodyChunk && cap(buf) < int(sizeHint)+1 {
 		buf = make([]byte, 0, sizeHint+1)
 	}
+	defer func() { *b.first = buf }()
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) >= bodyChunk {
-				break
+				return false, nil
 			}
 			nb := make([]byte, len(buf), min(max(2*cap(buf), 4<<10), bodyChunk))
 			copy(nb, buf)
 			buf = nb
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		var n int
+		n, err = r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			*b.first = buf
 			b.data = buf
-			return b, nil
+			return true, nil
 		}
 		if err != nil {
-			*b.first = buf
-			b.release()
-			return requestBody{}, err
+			return false, err
 		}
 	}
-	*b.first = buf
+}
 
-	// Chunks for the bytes past the first chunk, plus one byte to see EOF
-	// (or the limit's error).
+// readRest reads the rest of a body that outgrew its first chunk:
+// it reserves n chunks of budget, reads into pooled chunks and joins
+// everything into b.data.
+func (b *requestBody) readRest(ctx context.Context, r io.Reader, n int64, wait time.Duration) error {
+	if err := b.reserve(ctx, n, wait); err != nil {
+		return err
+	}
+	chunks, last, err := b.readChunks(ctx, r, wait)
+	if err != nil {
+		return err
+	}
+	b.join(chunks, last)
+	return nil
+}
+
+// restChunks is how many chunks of budget a body that outgrew its first
+// chunk reserves: enough for the bytes past it, up to its declared length
+// sizeHint (else the limit), plus one byte to see EOF (or the limit's
+// error).
+func restChunks(sizeHint, limit int64) int64 {
 	need := limit
 	if sizeHint > 0 && sizeHint < limit {
 		need = sizeHint
 	}
-	reserve := max(1, (need-bodyChunk+1+bodyChunk-1)/bodyChunk)
-	if err := budget.acquire(ctx, reserve, wait); err != nil {
-		b.release()
-		return requestBody{}, err
-	}
-	b.held = reserve
+	return max(1, (need-bodyChunk+1+bodyChunk-1)/bodyChunk)
+}
 
-	var chunks []*[bodyChunk]byte
-	var last int // bytes in the last chunk
-	freeChunks := func() {
-		for _, c := range chunks {
-			chunkPool.Put(c)
-		}
-		chunks = nil
+// reserve takes n chunks of budget, waiting at most wait.
+func (b *requestBody) reserve(ctx context.Context, n int64, wait time.Duration) error {
+	if err := b.budget.acquire(ctx, n, wait); err != nil {
+		return err
 	}
+	b.held += n
+	return nil
+}
+
+// readChunks reads r to EOF into pooled chunks, each covered by a chunk
+// of reserved budget (one more is reserved whenever r yields past the
+// reservation: only a reader that yields past the declared length or the
+// limit needs that). last is how many bytes the last chunk holds. On error
+// the chunks are back in the pool.
+func (b *requestBody) readChunks(ctx context.Context, r io.Reader, wait time.Duration) (chunks []*[bodyChunk]byte, last int, err error) {
 	for {
 		if int64(len(chunks)) == b.held {
-			// More than reserved: only a reader that yields past the
-			// declared length or the limit gets here.
-			if err := budget.acquire(ctx, 1, wait); err != nil {
-				freeChunks()
-				b.release()
-				return requestBody{}, err
+			if err = b.reserve(ctx, 1, wait); err != nil {
+				freeChunks(chunks)
+				return nil, 0, err
 			}
-			b.held++
 		}
-		c := chunkPool.Get().(*[bodyChunk]byte)
+		c := chunkPool.get()
 		chunks = append(chunks, c)
-		n, err := io.ReadFull(r, c[:])
-		last = n
+		last, err = io.ReadFull(r, c[:])
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
+			return chunks, last, nil
 		}
 		if err != nil {
-			freeChunks()
-			b.release()
-			return requestBody{}, err
+			freeChunks(chunks)
+			return nil, 0, err
 		}
 	}
+}
+
+// join makes b.data one slice of the exact length of the first buffer and
+// the chunks (the last holding last bytes), then gives the chunks and the
+// first buffer back to their pools: the joined copy stands in for them.
+// The reservation stays for the copy until release.
+func (b *requestBody) join(chunks []*[bodyChunk]byte, last int) {
+	buf := *b.first
 	data := make([]byte, 0, len(buf)+(len(chunks)-1)*bodyChunk+last)
 	data = append(data, buf...)
 	for i, c := range chunks {
@@ -187,10 +183,15 @@ func readBody(ctx context.Context, r io.Reader, sizeHint, limit int64, budget *b
 			data = append(data, c[:]...)
 		}
 	}
-	freeChunks()
-	// The joined copy stands in for the first buffer: hand that back now.
-	putBody(b.first)
+	freeChunks(chunks)
+	firstBuffers.put(b.first)
 	b.first = nil
 	b.data = data
-	return b, nil
+}
+
+// freeChunks gives chunks back to chunkPool.
+func freeChunks(chunks []*[bodyChunk]byte) {
+	for _, c := range chunks {
+		chunkPool.put(c)
+	}
 }

@@ -110,47 +110,76 @@ const minJSONDepth = 4
 // contain a token.
 func (c Config) Validate() error {
 	var errs []error
-	bp := c.BasePath
+	if err := validBasePath(c.BasePath); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.Limits.problems()...)
+	errs = append(errs, c.CORS.problems()...)
+	errs = append(errs, tokenProblems(c.StaticTokens, c.TrustedSubjects)...)
+	return errors.Join(errs...)
+}
+
+// validBasePath checks Config.BasePath.
+func validBasePath(bp string) error {
 	switch {
 	case !strings.HasPrefix(bp, "/") || bp == "/":
-		errs = append(errs, fmt.Errorf("basePath: %q must start with / and not be /", bp))
+		return fmt.Errorf("basePath: %q must start with / and not be /", bp)
 	case path.Clean(bp) != bp:
-		errs = append(errs, fmt.Errorf("basePath: %q is not a clean path (want %q)", bp, path.Clean(bp)))
+		return fmt.Errorf("basePath: %q is not a clean path (want %q)", bp, path.Clean(bp))
 	case bp == "/v1" || strings.HasPrefix(bp, "/v1/") || bp == "/healthz" || bp == "/readyz":
-		errs = append(errs, fmt.Errorf("basePath: %q collides with Verdict's own routes", bp))
+		return fmt.Errorf("basePath: %q collides with Verdict's own routes", bp)
 	}
-	if c.Limits.BodyBytes <= 0 {
-		errs = append(errs, fmt.Errorf("limits.bodyBytes: must be positive, got %d", c.Limits.BodyBytes))
+	return nil
+}
+
+// problems lists the invalid limits.
+func (l Limits) problems() []error {
+	var errs []error
+	if l.BodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("limits.bodyBytes: must be positive, got %d", l.BodyBytes))
 	}
-	if c.Limits.BodyBytesInFlight <= 0 {
-		errs = append(errs, fmt.Errorf("limits.bodyBytesInFlight: must be positive, got %d", c.Limits.BodyBytesInFlight))
-	} else if c.Limits.BodyBytesInFlight < c.Limits.BodyBytes {
+	if l.BodyBytesInFlight <= 0 {
+		errs = append(errs, fmt.Errorf("limits.bodyBytesInFlight: must be positive, got %d", l.BodyBytesInFlight))
+	} else if l.BodyBytesInFlight < l.BodyBytes {
 		errs = append(errs, fmt.Errorf("limits.bodyBytesInFlight: must be at least limits.bodyBytes (%d), got %d",
-			c.Limits.BodyBytes, c.Limits.BodyBytesInFlight))
+			l.BodyBytes, l.BodyBytesInFlight))
 	}
-	if c.Limits.BatchItems <= 0 {
-		errs = append(errs, fmt.Errorf("limits.batchItems: must be positive, got %d", c.Limits.BatchItems))
+	if l.BatchItems <= 0 {
+		errs = append(errs, fmt.Errorf("limits.batchItems: must be positive, got %d", l.BatchItems))
 	}
-	if c.Limits.ResourceRefs <= 0 {
-		errs = append(errs, fmt.Errorf("limits.resourceRefs: must be positive, got %d", c.Limits.ResourceRefs))
+	if l.ResourceRefs <= 0 {
+		errs = append(errs, fmt.Errorf("limits.resourceRefs: must be positive, got %d", l.ResourceRefs))
 	}
-	if c.Limits.JSONDepth < minJSONDepth {
-		errs = append(errs, fmt.Errorf("limits.jsonDepth: must be at least %d, got %d", minJSONDepth, c.Limits.JSONDepth))
+	if l.JSONDepth < minJSONDepth {
+		errs = append(errs, fmt.Errorf("limits.jsonDepth: must be at least %d, got %d", minJSONDepth, l.JSONDepth))
 	}
-	if c.Limits.RequestTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("limits.requestTimeout: must be positive, got %s", c.Limits.RequestTimeout))
+	if l.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("limits.requestTimeout: must be positive, got %s", l.RequestTimeout))
 	}
-	for i, o := range c.CORS.Origins {
+	return errs
+}
+
+// problems lists the invalid origins.
+func (c CORS) problems() []error {
+	var errs []error
+	for i, o := range c.Origins {
 		switch {
-		case o == "*" && c.CORS.Credentials:
+		case o == "*" && c.Credentials:
 			errs = append(errs, fmt.Errorf("cors.origins[%d]: \"*\" cannot be used with cors.credentials", i))
 		case o == "*":
 		case !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://"), strings.HasSuffix(o, "/"):
 			errs = append(errs, fmt.Errorf("cors.origins[%d]: %q is not an origin like https://backstage.example.com", i, o))
 		}
 	}
-	seen := make(map[string]int, len(c.StaticTokens))
-	for i, t := range c.StaticTokens {
+	return errs
+}
+
+// tokenProblems lists the invalid static tokens and trusted subjects,
+// without the tokens themselves.
+func tokenProblems(tokens []StaticToken, trusted []string) []error {
+	var errs []error
+	seen := make(map[string]int, len(tokens))
+	for i, t := range tokens {
 		if len(t.Token) < 8 || strings.IndexFunc(t.Token, unicode.IsSpace) >= 0 {
 			errs = append(errs, fmt.Errorf("staticTokens[%d]: token must be at least 8 characters without whitespace", i))
 		}
@@ -162,10 +191,10 @@ func (c Config) Validate() error {
 		}
 		seen[t.Token] = i
 	}
-	for i, s := range c.TrustedSubjects {
+	for i, s := range trusted {
 		if s == "" {
 			errs = append(errs, fmt.Errorf("trustedSubjects[%d]: empty subject", i))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }

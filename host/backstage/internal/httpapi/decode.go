@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/verdictpdp/verdict/internal/wire"
@@ -30,23 +29,6 @@ func isJSON(r *http.Request) (bool, error) {
 		return true, newError(nameUnsupportedMedia, `unsupported charset "`+strings.ToUpper(cs)+`"`)
 	}
 	return true, nil
-}
-
-// bodyPool recycles request body buffers; decoded values copy what they
-// keep, so a buffer is free again once the body is decoded. Buffers that
-// grew past maxPooledBuffer are dropped rather than kept alive.
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
-
-const maxPooledBuffer = 64 << 10
-
-func getBody() *[]byte { return bodyPool.Get().(*[]byte) }
-
-func putBody(b *[]byte) {
-	if cap(*b) > maxPooledBuffer {
-		return
-	}
-	*b = (*b)[:0]
-	bodyPool.Put(b)
 }
 
 // unwrapWriter returns the http.ResponseWriter that w wraps, through any

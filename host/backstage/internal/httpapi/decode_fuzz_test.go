@@ -25,8 +25,8 @@ var fuzzLimits = Limits{BodyBytes: 4096, BodyBytesInFlight: 4096, BatchItems: 5,
 // FuzzDecodeRequest gives bytes to the request decoder as the handlers use
 // it (readJSON with its size and depth limits, the unambiguity check, then
 // the zod-faithful validation of the Backstage body, or of the native body
-// with its principal when native is set). Invariants (spec/reliability.md
-// §6.1):
+// with its principal when native is set). Invariants (DESIGN.md, "Fuzzing
+// invariants"):
 //   - no panic; a refusal is an apiError (it becomes a 4xx envelope);
 //   - an accepted body is within the size, depth, batch and resourceRef
 //     limits;
@@ -95,24 +95,11 @@ func decodeBody(s *server, body []byte, native bool) (abi.Principal, []item, err
 	if err != nil {
 		return abi.Principal{}, nil, err
 	}
-	var is issues
-	var items []item
-	var p abi.Principal
-	if obj, ok := v.(map[string]any); !ok {
-		is.invalidType(nil, "object", v, true)
-	} else {
-		if native {
-			pv, has := obj["principal"]
-			p = zPrincipal(&is, pv, has)
-		}
-		if items, err = zItems(&is, obj, s.cfg.Limits); err != nil {
-			return p, nil, err
-		}
+	if native {
+		return zNativeRequest(v, s.cfg.Limits)
 	}
-	if len(is) > 0 {
-		return p, nil, newError(nameInput, is.message())
-	}
-	return p, items, nil
+	items, err := zRequest(v, s.cfg.Limits)
+	return abi.Principal{}, items, err
 }
 
 // encodeBody writes the canonical body for a decoded request: fixed key
@@ -166,8 +153,8 @@ func encodeBody(p abi.Principal, items []item, native bool) []byte {
 	return append(b, "]}"...)
 }
 
-// decodeSeeds are Backstage's captured /authorize bodies
-// (spec/backstage-protocol.md §3), the inputs of the conformance corpus
+// decodeSeeds are /authorize bodies captured from a real Backstage
+// backend, the inputs of the conformance corpus
 // (native bodies: a principal and items), the differential corpus, and
 // bodies at each limit.
 func decodeSeeds(tb testing.TB) [][]byte {

@@ -24,7 +24,8 @@ var guestInput = regexp.MustCompile(`hex-echo: ([0-9a-f]+)`)
 
 // TestParserDifferentials sends every body of testdata/differential over
 // real HTTP to the real server and host, whose only module (hex-echo)
-// answers with the exact bytes it was given (spec/reliability.md §5 row 2).
+// answers with the exact bytes it was given (README, "Reliability", row
+// 2).
 // NAME.want says what must happen to NAME.json: "400" (Backstage's error
 // envelope, status 400), or the bytes the guest must receive, which are the
 // canonical encoding of the body's one meaning, written out by hand. No

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,86 +30,122 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 // them. Invalid UTF-8 becomes U+FFFD.
 func appendString(b []byte, s string) []byte { return wire.AppendJSString(b, s) }
 
-// reasonConditionalRef explains why a CONDITIONAL decision for an item
-// with a resourceRef is DENY when it was not resolved (an incomplete
-// decision, which the host never gives).
-const reasonConditionalRef = "conditional decision for a resourceRef could not be resolved"
+// response is the answer to b: {"items":[...]} with one answer per item in
+// request order, preceded on the native API by the snapshot generation.
+func (b *batch) response() ([]byte, error) {
+	out := make([]byte, 0, b.responseSize())
+	if b.endpoint == endpointNative {
+		out = append(out, `{"generation":`...)
+		out = strconv.AppendUint(out, b.decisions.Generation, 10)
+		out = append(out, `,"items":[`...)
+	} else {
+		out = append(out, `{"items":[`...)
+	}
+	for first, it := range b.byItem() {
+		if first > 0 {
+			out = append(out, ',')
+		}
+		ds, as := b.of(first, it)
+		var err error
+		if out, err = appendItem(out, it, ds, as); err != nil {
+			return nil, fmt.Errorf("encode answer: %w", err)
+		}
+	}
+	return append(out, "]}"...), nil
+}
+
+// responseSize is about the length of b's response, so that it is
+// written into one buffer: each item's id and keys, each query's result
+// and reason. (Only CONDITIONAL criteria, which are not counted, and
+// strings that need escaping make it grow.)
+func (b *batch) responseSize() int {
+	n := 32
+	for i := range b.items {
+		n += len(b.items[i].id) + len(`{"id":"","result":},`)
+	}
+	for k := range b.answers {
+		n += len(b.answers[k].result) + len(`"",`)
+		if r := b.answers[k].reason; r != "" {
+			n += len(r) + len(`,"reason":""`)
+		}
+	}
+	return n
+}
 
 // appendItem appends the answer for it, whose queries were decided as ds
-// (one Decision per query, in order) and, for CONDITIONAL decisions of
-// items with a resourceRef, resolved as rs (nil when nothing was
-// resolved), as {"id","result",...}. Only a plugin's ALLOW from
-// apply-conditions turns CONDITIONAL into ALLOW; an unexpected result
-// becomes DENY with a reason.
-func appendItem(b []byte, it *item, ds []host.Decision, rs []resolution) ([]byte, error) {
-	resolved := func(i int) resolution {
-		if rs == nil {
-			return resolution{}
-		}
-		return rs[i]
-	}
+// and settled as as, as {"id","result",...}.
+func appendItem(b []byte, it *item, ds []host.Decision, as []answer) ([]byte, error) {
 	b = append(b, `{"id":`...)
 	b = appendString(b, it.id)
 	b = append(b, `,"result":`...)
-	if it.kind != refArray {
-		d := &ds[0]
-		res, extra := outcome(it.kind, d, resolved(0))
-		reason := joinReason(extra, d.Reason)
-		b = appendString(b, string(res))
-		if res == abi.Conditional {
-			b = append(b, `,"pluginId":`...)
-			b = appendString(b, d.PluginID)
-			b = append(b, `,"resourceType":`...)
-			b = appendString(b, d.ResourceType)
-			c, err := json.Marshal(d.Conditions)
-			if err != nil {
-				return b, err
-			}
-			b = append(b, `,"conditions":`...)
-			b = append(b, c...)
-		}
-		if reason != "" {
-			b = append(b, `,"reason":`...)
-			b = appendString(b, reason)
-		}
+	if it.kind == refArray {
+		b = appendResults(b, ds, as)
 		return append(b, '}'), nil
 	}
-	// An array resourceRef. Backstage answers a scalar when the policy's
-	// decision was definitive (its policies never see refs) and an array,
-	// one result per ref, when it was resolved through apply-conditions.
-	// Verdict's modules may answer each ref differently, so: a scalar when no
-	// ref needed apply-conditions and all agree, else an array.
+	b, err := appendResult(b, &ds[0], &as[0])
+	return append(b, '}'), err
+}
+
+// appendResult appends the result of an item asked as one query, decided
+// as d and settled as a: a CONDITIONAL answer carries d's plugin, resource
+// type and criteria.
+func appendResult(b []byte, d *host.Decision, a *answer) ([]byte, error) {
+	b = appendString(b, string(a.result))
+	if a.result == abi.Conditional {
+		b = append(b, `,"pluginId":`...)
+		b = appendString(b, d.PluginID)
+		b = append(b, `,"resourceType":`...)
+		b = appendString(b, d.ResourceType)
+		c, err := json.Marshal(d.Conditions)
+		if err != nil {
+			return b, err
+		}
+		b = append(b, `,"conditions":`...)
+		b = append(b, c...)
+	}
+	if a.reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, a.reason)
+	}
+	return b, nil
+}
+
+// appendResults appends the result of an item with an array resourceRef.
+// Backstage answers a scalar when the policy's decision was definitive (its
+// policies never see refs) and an array, one result per ref, when it was
+// resolved through apply-conditions. Verdict's modules may answer each ref
+// differently, so: a scalar when no ref needed apply-conditions and all
+// agree, else an array, with every distinct reason once.
+func appendResults(b []byte, ds []host.Decision, as []answer) []byte {
 	if single, ok := sameDefinitive(ds); ok {
 		b = appendString(b, string(single.Result))
 		if single.Reason != "" {
 			b = append(b, `,"reason":`...)
 			b = appendString(b, single.Reason)
 		}
-		return append(b, '}'), nil
+		return b
 	}
 	var reasons []string
 	addReason := func(r string) {
-		if r == "" || slices.Contains(reasons, r) {
-			return
+		if r != "" && !slices.Contains(reasons, r) {
+			reasons = append(reasons, r)
 		}
-		reasons = append(reasons, r)
 	}
 	b = append(b, '[')
-	for i := range ds {
+	for i := range as {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		res, extra := outcome(it.kind, &ds[i], resolved(i))
-		addReason(extra)
+		addReason(as[i].note)
 		addReason(ds[i].Reason)
-		b = appendString(b, string(res))
+		b = appendString(b, string(as[i].result))
 	}
 	b = append(b, ']')
 	if len(reasons) > 0 {
 		b = append(b, `,"reason":`...)
 		b = appendString(b, strings.Join(reasons, "; "))
 	}
-	return append(b, '}'), nil
+	return b
 }
 
 // sameDefinitive reports whether every decision is the same ALLOW or DENY
@@ -125,37 +162,4 @@ func sameDefinitive(ds []host.Decision) (*host.Decision, bool) {
 		}
 	}
 	return first, true
-}
-
-// outcome is the final answer for one query of an item with ref kind
-// kind: the host's decision d, unless it is CONDITIONAL for a resource
-// (then the plugin's answer r, or DENY when r is not done) or incomplete
-// or unexpected (DENY). extra explains what changed the host's answer,
-// and goes before d.Reason.
-func outcome(kind refKind, d *host.Decision, r resolution) (res abi.Result, extra string) {
-	switch d.Result {
-	case abi.Allow, abi.Deny:
-		return d.Result, ""
-	case abi.Conditional:
-		switch {
-		case kind != refNone && r.done:
-			return r.result, r.reason
-		case kind != refNone:
-			return abi.Deny, reasonConditionalRef
-		case d.Conditions == nil || d.PluginID == "":
-			return abi.Deny, "host returned an incomplete CONDITIONAL decision"
-		}
-		return abi.Conditional, ""
-	}
-	return abi.Deny, "host returned an unexpected result " + string(d.Result)
-}
-
-func joinReason(a, b string) string {
-	if b == "" {
-		return a
-	}
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
 }

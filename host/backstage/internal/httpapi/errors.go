@@ -43,6 +43,7 @@ type apiError struct {
 	cause *upstream.Cause
 }
 
+// Error is the name and the message, for logs.
 func (e *apiError) Error() string { return e.name + ": " + e.message }
 
 type tooLarge struct {

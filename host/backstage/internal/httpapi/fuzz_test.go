@@ -9,7 +9,7 @@ import (
 
 // FuzzAuthorize throws arbitrary bodies at POST /api/permission/authorize
 // (dev mode, the fake Decider) and checks the invariants a security boundary
-// owes its callers (spec/reliability.md §6.1):
+// owes its callers (DESIGN.md, "Fuzzing invariants"):
 //   - no panic and no 5xx;
 //   - a non-200 answer is Backstage's error envelope and carries no items;
 //   - a 200 answers a body that is a JSON object with an items array, with

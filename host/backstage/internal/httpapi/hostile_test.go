@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,22 +29,14 @@ var (
 func TestHostileModulesOverHTTP(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"allow-one", "trap-unreachable", "loop", "garbage", "bad-import", "init-trap"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", f+".wasm"))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f+".wasm"), b, 0o644))
+		httpapi.CopyFixture(t, dir, f+".wasm", f)
 	}
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.CallTimeout = 10 * time.Second // fuel, not this backstop, stops the loop
-	h, err := host.New(context.Background(), hcfg, nil)
-	require.NoError(t, err)
-	defer h.Close(context.Background())
+	h := httpapi.NewTestHost(t, func(c *host.Config) {
+		c.CallTimeout = 10 * time.Second // fuel, not this backstop, stops the loop
+	})
 	cfg := httpapi.DefaultConfig()
 	cfg.DevMode = true
-	handler, err := httpapi.New(cfg, h, nil)
-	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
+	srv := httpapi.ServeTest(t, cfg, h)
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(srv.URL + path)
@@ -112,27 +101,17 @@ func TestHostileModulesOverHTTP(t *testing.T) {
 // modules; it needs a trusted token outside dev mode.
 func TestReloadEndpoint(t *testing.T) {
 	dir := t.TempDir()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", "trap-unreachable.wasm"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "trap.wasm"), b, 0o644))
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.QuarantineFailures = 1
-	h, err := host.New(context.Background(), hcfg, nil)
-	require.NoError(t, err)
-	defer h.Close(context.Background())
+	httpapi.CopyFixture(t, dir, "trap.wasm", "trap-unreachable")
+	h := httpapi.NewTestHost(t, func(c *host.Config) { c.QuarantineFailures = 1 })
 	require.NoError(t, h.LoadDir(context.Background(), dir))
-	_, err = h.Decide(context.Background(), abiNone, oneQuery)
+	_, err := h.Decide(context.Background(), abiNone, oneQuery)
 	require.NoError(t, err)
 	require.Equal(t, host.StatusQuarantined, h.Status().Policies[0].Status)
 
 	cfg := httpapi.DefaultConfig()
 	cfg.StaticTokens = []httpapi.StaticToken{{Token: "trusted-token-1", Subject: "ops"}, {Token: "other-token-12", Subject: "x"}}
 	cfg.TrustedSubjects = []string{"ops"}
-	handler, err := httpapi.New(cfg, h, nil)
-	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
+	srv := httpapi.ServeTest(t, cfg, h)
 	post := func(token string) (int, string) {
 		req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/policies/reload", nil)
 		require.NoError(t, err)

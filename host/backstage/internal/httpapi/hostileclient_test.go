@@ -24,7 +24,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Helpers of the hostile-client tests (reliability.md §5 rows 3 to 5): a
+// Helpers of the hostile-client tests (README, "Reliability", rows 3 to
+// 5): a
 // real host behind the real handler on a loopback listener that counts the
 // bytes the server reads from each connection, and raw TCP clients that
 // stream bodies as slowly and as long as a hostile client would.
@@ -108,7 +109,7 @@ func newLimitsServerWith(t *testing.T, cfg httpapi.Config, opts []httpapi.Option
 	dir := t.TempDir()
 	for _, m := range modules {
 		kind, name, _ := strings.Cut(m, ":")
-		src := filepath.Join("..", "..", "..", "testdata", "fixtures", name+".wasm")
+		src := httpapi.FixturePath(name)
 		if kind == "policy" {
 			src = filepath.Join("..", "..", "..", "..", "build", "policies", name+".wasm")
 		}
@@ -119,17 +120,12 @@ func newLimitsServerWith(t *testing.T, cfg httpapi.Config, opts []httpapi.Option
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".wasm"), b, 0o644))
 	}
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.CallTimeout = 10 * time.Second // the race detector slows guests; deadlines are not under test here
-	hcfg.LoadTimeout = 60 * time.Second
-	h, err := host.New(context.Background(), hcfg, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	h := httpapi.NewTestHost(t, func(c *host.Config) {
+		c.CallTimeout = 10 * time.Second // the race detector slows guests; deadlines are not under test here
+		c.LoadTimeout = 60 * time.Second
+	})
 	require.NoError(t, h.LoadDir(context.Background(), dir))
-	for _, p := range h.Status().Policies {
-		require.Equal(t, host.StatusOK, p.Status, p.Message)
-	}
+	httpapi.RequireLoaded(t, h)
 	cfg.DevMode = true
 	// The race detector slows guests: a default deadline is raised (one a
 	// test sets itself is kept).

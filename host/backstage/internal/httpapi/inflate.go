@@ -55,6 +55,7 @@ type inflater struct {
 	left int64     // bytes it may still yield; -1 once over
 }
 
+// Read inflates into p; past the limit it fails with errInflatedTooLarge.
 func (f *inflater) Read(p []byte) (int, error) {
 	if f.left < 0 {
 		return 0, errInflatedTooLarge

@@ -75,6 +75,39 @@ type world struct {
 	catalog *backstagetest.Issuer
 	d       *ownerDecider
 	h       http.Handler
+	// The real discovery, token verifier and user info, wired to bs.
+	disc   *discovery.Discovery
+	tokens *identity.Verifier
+	users  *identity.UserInfo
+}
+
+// newFakeBackstage starts the fake Backstage of these tests (the catalog
+// plugin, alice in team-a, an entity team-a owns and one it does not) and
+// wires the real discovery, token verifier and user info to it. The
+// handler is left to the caller.
+func newFakeBackstage(t *testing.T) *world {
+	t.Helper()
+	bs := backstagetest.New(t)
+	w := &world{bs: bs, catalog: bs.AddPlugin("catalog"), d: &ownerDecider{}}
+	bs.SetOwnership(alice, []string{alice, teamA})
+	bs.AddEntity("component:default/owned", backstagetest.Entity{Kind: "Component", Owner: teamA})
+	bs.AddEntity("group:default/other-team", backstagetest.Entity{Kind: "Group", Owner: "group:default/other-team"})
+	w.disc, w.tokens, w.users = backstageIdentity(t, bs, identity.DefaultConfig())
+	return w
+}
+
+// backstageIdentity wires discovery, the token verifier and user info
+// (configured by icfg) to the fake Backstage bs.
+func backstageIdentity(t *testing.T, bs *backstagetest.Backstage, icfg identity.Config) (*discovery.Discovery, *identity.Verifier, *identity.UserInfo) {
+	t.Helper()
+	disc, err := discovery.New(discovery.Config{BaseURL: bs.URL()})
+	require.NoError(t, err)
+	deps := identity.Deps{Discovery: disc}
+	tokens, err := identity.New(icfg, deps)
+	require.NoError(t, err)
+	users, err := identity.NewUserInfo(icfg, deps)
+	require.NoError(t, err)
+	return disc, tokens, users
 }
 
 // newWorld wires the real verifier, user info and apply-conditions client
@@ -82,24 +115,13 @@ type world struct {
 // credentials.
 func newWorld(t *testing.T, outboundToken string) *world {
 	t.Helper()
-	bs := backstagetest.New(t)
-	w := &world{bs: bs, catalog: bs.AddPlugin("catalog"), d: &ownerDecider{}}
-	bs.SetOwnership(alice, []string{alice, teamA})
-	bs.AddEntity("component:default/owned", backstagetest.Entity{Kind: "Component", Owner: teamA})
-	bs.AddEntity("group:default/other-team", backstagetest.Entity{Kind: "Group", Owner: "group:default/other-team"})
-	disc, err := discovery.New(discovery.Config{BaseURL: bs.URL()})
-	require.NoError(t, err)
-	deps := identity.Deps{Discovery: disc}
-	tokens, err := identity.New(identity.DefaultConfig(), deps)
-	require.NoError(t, err)
-	users, err := identity.NewUserInfo(identity.DefaultConfig(), deps)
-	require.NoError(t, err)
+	w := newFakeBackstage(t)
 	ccfg := conditions.DefaultConfig()
 	ccfg.Token = outboundToken
-	conds, err := conditions.New(ccfg, disc, nil, nil, nil)
+	conds, err := conditions.New(ccfg, w.disc, nil, nil, nil)
 	require.NoError(t, err)
 	w.h, err = New(testConfig(false), w.d, slog.New(slog.DiscardHandler),
-		WithTokens(tokens), WithOwnership(users), WithConditions(conds))
+		WithTokens(w.tokens), WithOwnership(w.users), WithConditions(conds))
 	require.NoError(t, err)
 	return w
 }
@@ -123,9 +145,8 @@ func read(id, ref string) string {
 
 func body(items ...string) string { return `{"items":[` + strings.Join(items, ",") + `]}` }
 
-// TestBackstageErrors is the protocol spec's error table (§3.7) and the
-// status rows of its gotchas (§8.8, §8.9) with real tokens, user info and
-// a catalog plugin.
+// TestBackstageErrors is Backstage's error table (DESIGN.md, "Backstage's
+// error table") with real tokens, user info and a catalog plugin.
 func TestBackstageErrors(t *testing.T) {
 	soon := time.Now().Add(time.Hour)
 	tests := []struct {

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,9 +22,9 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// The fail-closed invariant (spec/reliability.md §2): no path yields ALLOW
-// unless a loaded, healthy module returned a valid ALLOW for exactly that
-// item id.
+// The fail-closed invariant (DESIGN.md, "Failure semantics"): no path
+// yields ALLOW unless a loaded, healthy module returned a valid ALLOW for
+// exactly that item id.
 //
 // TestFailClosedInvariant walks every failure path the host has, over real
 // HTTP against a real host, on both authorize endpoints. In every case the
@@ -45,7 +42,8 @@ import (
 //
 // Each case sends a single item, a pair with the neighbour, and a batch of
 // three (two failing items), and asserts: no ALLOW for a failing item, the
-// status of the §2 table, and the neighbour's ALLOW when the status is 200.
+// status of DESIGN.md's table "What each failure answers", and the
+// neighbour's ALLOW when the status is 200.
 
 // invariantModule is one module file: NAME.wasm from FIXTURE, with claims.
 type invariantModule struct {
@@ -102,7 +100,7 @@ func TestFailClosedInvariant(t *testing.T) {
 		{name: "trap indirect call type", fail: "trap-indirect", reason: "module fail failed: trap"},
 		{name: "trap proc_exit(1)", fail: "trap-exit", reason: "module fail failed: trap"},
 		// A stack overflow and a grow-bomb take seconds to trap with
-		// wazero's compiler (spec/reliability.md §1.4).
+		// wazero's compiler (DESIGN.md, "Sandbox").
 		{name: "trap stack overflow", fail: "recurse", reason: "module fail failed: trap", slow: true},
 		{name: "trap grow-bomb", fail: "grow-bomb", reason: "module fail failed: trap", slow: true,
 			hostCfg: func(c *host.Config) { c.MemoryMiB = 4 }},
@@ -181,7 +179,7 @@ func TestFailClosedInvariant(t *testing.T) {
 						return
 					default:
 					}
-					copyInto(e.t, e.dir, "fail.wasm", broken[i%len(broken)])
+					httpapi.CopyFixture(e.t, e.dir, "fail.wasm", broken[i%len(broken)])
 					if err := e.h.LoadDir(context.Background(), e.dir); err != nil {
 						e.t.Error(err)
 						return
@@ -310,21 +308,19 @@ func startInvariant(t *testing.T, tc invariantCase) *invariantEnv {
 	default:
 		mods = append(mods, invariantModule{"shadow", "allow-one", []string{"fail.*"}})
 	}
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.CallTimeout = 2 * time.Minute // fuel or the trap, not this backstop, ends the call
-	hcfg.QuarantineFailures = 1 << 30  // every request walks the path itself
-	hcfg.Claims = map[string][]string{}
+	claims := map[string][]string{}
 	for _, m := range mods {
-		copyInto(t, e.dir, m.name+".wasm", m.fixture)
-		hcfg.Claims[m.name] = m.claims
+		httpapi.CopyFixture(t, e.dir, m.name+".wasm", m.fixture)
+		claims[m.name] = m.claims
 	}
-	if tc.hostCfg != nil {
-		tc.hostCfg(&hcfg)
-	}
-	h, err := host.New(context.Background(), hcfg, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	h := httpapi.NewTestHost(t, func(c *host.Config) {
+		c.CallTimeout = 2 * time.Minute // fuel or the trap, not this backstop, ends the call
+		c.QuarantineFailures = 1 << 30  // every request walks the path itself
+		c.Claims = claims
+		if tc.hostCfg != nil {
+			tc.hostCfg(c)
+		}
+	})
 	e.h = h
 	if !tc.noLoad {
 		require.NoError(t, h.LoadDir(context.Background(), e.dir))
@@ -351,10 +347,7 @@ func startInvariant(t *testing.T, tc invariantCase) *invariantEnv {
 		}
 		opts = append(opts, httpapi.WithDecisionLog(e.sink))
 	}
-	handler, err := httpapi.New(cfg, h, nil, opts...)
-	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
+	srv := httpapi.ServeTest(t, cfg, h, opts...)
 	e.url, e.client = srv.URL, srv.Client()
 	e.client.Timeout = 60 * time.Second
 	return e
@@ -440,13 +433,6 @@ func resultList(t *testing.T, raw json.RawMessage) []string {
 	require.NoError(t, json.Unmarshal(raw, &many), string(raw))
 	require.NotEmpty(t, many)
 	return many
-}
-
-func copyInto(t testing.TB, dir, name, fixture string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", fixture+".wasm"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
 }
 
 func policy(h *host.Host, name string) host.PolicyStatus {

@@ -193,96 +193,120 @@ const (
 func (p *v8Parser) parse() {
 	var stack []v8Container
 	for p.msg == "" {
-		// Produce a value.
-		switch c := p.skipSpace(); {
-		case c == '"':
-			p.scanString()
-		case c == '-' || isDigit(c):
-			p.scanNumber()
-		case c == '{':
-			p.pos++
-			if p.skipSpace() == '}' {
-				p.pos++
-				break
-			}
-			if !p.key("Expected property name or '}'", true) {
-				return
-			}
-			stack = append(stack, inObject)
+		if c, opened := p.value(); opened {
+			stack = append(stack, c)
 			continue
-		case c == '[':
-			p.pos++
-			if p.skipSpace() == ']' {
-				p.pos++
-				break
-			}
-			stack = append(stack, inArray)
-			continue
-		case c == 't':
-			p.scanLiteral("true")
-		case c == 'f':
-			p.scanLiteral("false")
-		case c == 'n':
-			p.scanLiteral("null")
-		default:
-			p.unexpected()
 		}
 		if p.msg != "" {
 			return
 		}
-		// Consume it: close containers until one expects another value.
-		for {
-			if len(stack) == 0 {
-				if p.skipSpace() != eos {
-					p.failAt("Unexpected non-whitespace character after JSON")
-				}
-				return
-			}
-			top := stack[len(stack)-1]
-			c := p.skipSpace()
-			if c == ',' {
-				p.pos++
-				if top == inObject && !p.key("Expected double-quoted property name", false) {
-					return
-				}
-				break
-			}
-			if top == inObject && c != '}' {
-				p.failAt("Expected ',' or '}' after property value")
-				return
-			}
-			if top == inArray && c != ']' {
-				p.failAt("Expected ',' or ']' after array element")
-				return
-			}
-			p.pos++
-			stack = stack[:len(stack)-1]
+		var more bool
+		if stack, more = p.consume(stack); !more {
+			return
 		}
 	}
 }
 
-// key scans `"name" :` where a property name must come; missing says what
-// the message is when no string starts there. V8 words a missing colon
-// only after an object's first name (colon); after later names it is an
-// unexpected token.
-func (p *v8Parser) key(missing string, colon bool) bool {
-	if p.skipSpace() != '"' {
-		p.failAt(missing)
-		return false
+// value scans a value at the cursor. For a non-empty object or array it
+// stops after the opening (and an object's first key) and reports the
+// container opened; otherwise it scans the whole value.
+func (p *v8Parser) value() (c v8Container, opened bool) {
+	switch c := p.skipSpace(); {
+	case c == '"':
+		p.scanString()
+	case c == '-' || isDigit(c):
+		p.scanNumber()
+	case c == '{':
+		p.pos++
+		if p.skipSpace() == '}' {
+			p.pos++
+			break
+		}
+		return inObject, p.firstKey()
+	case c == '[':
+		p.pos++
+		if p.skipSpace() == ']' {
+			p.pos++
+			break
+		}
+		return inArray, true
+	case c == 't':
+		p.scanLiteral("true")
+	case c == 'f':
+		p.scanLiteral("false")
+	case c == 'n':
+		p.scanLiteral("null")
+	default:
+		p.unexpected()
 	}
-	if !p.scanString() {
+	return 0, false
+}
+
+// consume follows a complete value: it closes containers until one
+// expects another value (and, in an object, has scanned its key), and
+// reports whether there is one; at the top level only blanks may follow.
+func (p *v8Parser) consume(stack []v8Container) ([]v8Container, bool) {
+	for {
+		if len(stack) == 0 {
+			if p.skipSpace() != eos {
+				p.failAt("Unexpected non-whitespace character after JSON")
+			}
+			return stack, false
+		}
+		top := stack[len(stack)-1]
+		c := p.skipSpace()
+		if c == ',' {
+			p.pos++
+			return stack, top == inArray || p.nextKey()
+		}
+		if top == inObject && c != '}' {
+			p.failAt("Expected ',' or '}' after property value")
+			return stack, false
+		}
+		if top == inArray && c != ']' {
+			p.failAt("Expected ',' or ']' after array element")
+			return stack, false
+		}
+		p.pos++
+		stack = stack[:len(stack)-1]
+	}
+}
+
+// firstKey scans an object's first `"name" :`. V8 words a missing colon
+// only here; after later names it is an unexpected token (nextKey).
+func (p *v8Parser) firstKey() bool {
+	if !p.name("Expected property name or '}'") {
 		return false
 	}
 	if p.skipSpace() != ':' {
-		if colon {
-			p.failAt("Expected ':' after property name")
-		} else {
-			p.unexpected()
-		}
+		p.failAt("Expected ':' after property name")
 		return false
 	}
 	p.pos++
 	return true
+}
+
+// nextKey scans `"name" :` after a comma in an object.
+func (p *v8Parser) nextKey() bool {
+	if !p.name("Expected double-quoted property name") {
+		return false
+	}
+	if p.skipSpace() != ':' {
+		p.unexpected()
+		return false
+	}
+	p.pos++
+	return true
+}
+
+// name scans a property name; missing is the message when no string
+// starts at the cursor.
+func (p *v8Parser) name(missing string) bool {
+	if p.skipSpace() != '"' {
+		p.failAt(missing)
+		return false
+	}
+	return p.scanString()
 }
 
 // scanString scans a string whose opening quote is at the cursor.

@@ -20,8 +20,9 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Rows 3 (huge bodies), 4 (huge batches) and 5 (deeply nested JSON) of
-// reliability.md §5, over real TCP against the real handler and a real host.
+// README, "Reliability", rows 3 (huge bodies), 4 (huge batches) and 5
+// (deeply nested JSON), over real TCP against the real handler and a real
+// host.
 
 const authorizeURL = "/api/permission/authorize"
 
@@ -48,7 +49,7 @@ func requireLimitsEnvelope(t *testing.T, status int, body string, wantStatus int
 	return e
 }
 
-// readSlack is how far past the body limit the server may read (§5 row 3):
+// readSlack is how far past the body limit the server may read (row 3):
 // its buffered reader and the client's last chunk in flight.
 const readSlack = 64 << 10
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +22,7 @@ import (
 // decisions per second of wall time as well as ns per request.
 func BenchmarkLoopback(b *testing.B) {
 	modules := []struct{ name, path string }{
-		{"wat-allow-one", "../../../testdata/fixtures/allow-one.wasm"},
+		{"wat-allow-one", httpapi.FixturePath("allow-one")},
 		{"allow-all", "../../../../build/policies/allow-all.wasm"},
 	}
 	for _, mod := range modules {
@@ -36,23 +35,13 @@ func BenchmarkLoopback(b *testing.B) {
 		if err := os.WriteFile(filepath.Join(dir, mod.name+".wasm"), wasm, 0o644); err != nil {
 			b.Fatal(err)
 		}
-		hcfg := host.DefaultConfig()
-		hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-		hcfg.CallTimeout = 10 * time.Second
-		h, err := host.New(context.Background(), hcfg, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		h := httpapi.NewTestHost(b, func(c *host.Config) { c.CallTimeout = 10 * time.Second })
 		if err := h.LoadDir(context.Background(), dir); err != nil {
 			b.Fatal(err)
 		}
 		cfg := httpapi.DefaultConfig()
 		cfg.DevMode = true
-		handler, err := httpapi.New(cfg, h, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv := httptest.NewServer(handler)
+		srv := httpapi.ServeTest(b, cfg, h)
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		sizes := []int{1, 100}
 		if mod.name == "wat-allow-one" {
@@ -83,6 +72,8 @@ func BenchmarkLoopback(b *testing.B) {
 				b.ReportMetric(float64(b.N*n)/secs, "decisions/s")
 			})
 		}
+		// Closed now rather than when the benchmark ends, so that the next
+		// module is measured alone (closing twice is harmless).
 		srv.Close()
 		_ = h.Close(context.Background())
 	}

@@ -16,10 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/host/backstage/internal/conditions"
-	"github.com/verdictpdp/verdict/host/backstage/internal/discovery"
-	"github.com/verdictpdp/verdict/host/backstage/internal/identity"
 	"github.com/verdictpdp/verdict/host/backstage/internal/pluginkeys"
-	"github.com/verdictpdp/verdict/internal/testing/backstagetest"
 )
 
 const keysPath = "/api/permission/.backstage/auth/v1/jwks.json"
@@ -31,18 +28,7 @@ const keysPath = "/api/permission/.backstage/auth/v1/jwks.json"
 // nil, mints instead of the minter whose keys are published.
 func mintingWorld(t *testing.T, dev bool, signer *pluginkeys.Minter) (*world, *httptest.Server, *strings.Builder) {
 	t.Helper()
-	bs := backstagetest.New(t)
-	w := &world{bs: bs, catalog: bs.AddPlugin("catalog"), d: &ownerDecider{}}
-	bs.SetOwnership(alice, []string{alice, teamA})
-	bs.AddEntity("component:default/owned", backstagetest.Entity{Kind: "Component", Owner: teamA})
-	bs.AddEntity("group:default/other-team", backstagetest.Entity{Kind: "Group", Owner: "group:default/other-team"})
-	disc, err := discovery.New(discovery.Config{BaseURL: bs.URL()})
-	require.NoError(t, err)
-	deps := identity.Deps{Discovery: disc}
-	tokens, err := identity.New(identity.DefaultConfig(), deps)
-	require.NoError(t, err)
-	users, err := identity.NewUserInfo(identity.DefaultConfig(), deps)
-	require.NoError(t, err)
+	w := newFakeBackstage(t)
 	published, err := pluginkeys.New(pluginkeys.DefaultConfig(), nil)
 	require.NoError(t, err)
 	if signer == nil {
@@ -50,14 +36,14 @@ func mintingWorld(t *testing.T, dev bool, signer *pluginkeys.Minter) (*world, *h
 	}
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	conds, err := conditions.New(conditions.DefaultConfig(), disc, nil, signer, log)
+	conds, err := conditions.New(conditions.DefaultConfig(), w.disc, nil, signer, log)
 	require.NoError(t, err)
 	w.h, err = New(testConfig(dev), w.d, log,
-		WithTokens(tokens), WithOwnership(users), WithConditions(conds), WithPluginKeys(published.KeysHandler()))
+		WithTokens(w.tokens), WithOwnership(w.users), WithConditions(conds), WithPluginKeys(published.KeysHandler()))
 	require.NoError(t, err)
 	srv := httptest.NewServer(w.h)
 	t.Cleanup(srv.Close)
-	bs.TrustPlugin("permission", srv.URL+"/api/permission")
+	w.bs.TrustPlugin("permission", srv.URL+"/api/permission")
 	return w, srv, logs
 }
 

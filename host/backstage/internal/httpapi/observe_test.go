@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -41,26 +39,18 @@ func observed(t *testing.T, sink io.Writer, buffer int, fixtures ...string) (*ht
 	dir := t.TempDir()
 	for _, f := range fixtures {
 		name, fixture, _ := strings.Cut(f, "=")
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", fixture+".wasm"))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".wasm"), b, 0o644))
+		httpapi.CopyFixture(t, dir, name+".wasm", fixture)
 	}
 	dl := decisionlog.New(sink, buffer)
-	var m *metrics.Metrics
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.CallTimeout = time.Minute // what is recorded is under test, not deadlines
 	var h *host.Host
-	m = metrics.New(statusFunc(func() host.Status { return h.Status() }), dl.Dropped)
-	h, err := host.New(context.Background(), hcfg, nil, host.WithCallObserver(m))
-	require.NoError(t, err)
+	m := metrics.New(statusFunc(func() host.Status { return h.Status() }), dl.Dropped)
+	h = httpapi.NewTestHost(t, func(c *host.Config) {
+		c.CallTimeout = time.Minute // what is recorded is under test, not deadlines
+	}, host.WithCallObserver(m))
 	require.NoError(t, h.LoadDir(context.Background(), dir))
 	cfg := httpapi.DefaultConfig()
 	cfg.DevMode = true
-	handler, err := httpapi.New(cfg, h, nil, httpapi.WithMetrics(m, m.Handler()), httpapi.WithDecisionLog(dl))
-	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	t.Cleanup(func() { srv.Close(); _ = h.Close(context.Background()) })
+	srv := httpapi.ServeTest(t, cfg, h, httpapi.WithMetrics(m, m.Handler()), httpapi.WithDecisionLog(dl))
 	return srv, dl
 }
 
@@ -178,33 +168,31 @@ func BenchmarkDecisionLog(b *testing.B) {
 		items[i] = `{"id":"` + strings.Repeat("i", 8) + `","permission":{"type":"basic","name":"x","attributes":{}}}`
 	}
 	body := `{"items":[` + strings.Join(items, ",") + `]}`
+	// Each run gets its own sink: with -count, b.Run runs a case again,
+	// and a blocking sink is released (closed) at the end of each run.
 	for _, tc := range []struct {
-		name string
-		sink io.Writer
-	}{{"off", nil}, {"discard", io.Discard}, {"blocked", &blockingSink{release: make(chan struct{})}}} {
+		name    string
+		newSink func() io.Writer
+	}{
+		{"off", func() io.Writer { return nil }},
+		{"discard", func() io.Writer { return io.Discard }},
+		{"blocked", func() io.Writer { return &blockingSink{release: make(chan struct{})} }},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
+			sink := tc.newSink()
 			dir := b.TempDir()
-			wasm, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", "abstain-one.wasm"))
-			require.NoError(b, err)
-			require.NoError(b, os.WriteFile(filepath.Join(dir, "m.wasm"), wasm, 0o644))
-			hcfg := host.DefaultConfig()
-			hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-			h, err := host.New(context.Background(), hcfg, nil)
-			require.NoError(b, err)
-			defer h.Close(context.Background())
+			httpapi.CopyFixture(b, dir, "m.wasm", "abstain-one")
+			h := httpapi.NewTestHost(b, nil)
 			require.NoError(b, h.LoadDir(context.Background(), dir))
 			cfg := httpapi.DefaultConfig()
 			cfg.DevMode = true
 			var opts []httpapi.Option
 			var dl *decisionlog.Logger
-			if tc.sink != nil {
-				dl = decisionlog.New(tc.sink, 64)
+			if sink != nil {
+				dl = decisionlog.New(sink, 64)
 				opts = append(opts, httpapi.WithDecisionLog(dl))
 			}
-			handler, err := httpapi.New(cfg, h, nil, opts...)
-			require.NoError(b, err)
-			srv := httptest.NewServer(handler)
-			defer srv.Close()
+			srv := httpapi.ServeTest(b, cfg, h, opts...)
 			b.ResetTimer()
 			for b.Loop() {
 				resp, err := http.Post(srv.URL+"/api/permission/authorize", "application/json", strings.NewReader(body))
@@ -217,7 +205,7 @@ func BenchmarkDecisionLog(b *testing.B) {
 			b.StopTimer()
 			if dl != nil {
 				b.ReportMetric(float64(dl.Dropped())/float64(b.N), "dropped/op")
-				if bs, ok := tc.sink.(*blockingSink); ok {
+				if bs, ok := sink.(*blockingSink); ok {
 					close(bs.release)
 				}
 				dl.Close()

@@ -67,25 +67,16 @@ func rbacServer(t *testing.T, s rbacSetup) *httptest.Server {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "rbac.d", name), []byte(text), 0o644))
 	}
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	hcfg.CallTimeout = 10 * time.Second
-	hcfg.LoadTimeout = 60 * time.Second
-	h, err := host.New(context.Background(), hcfg, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	h := httpapi.NewTestHost(t, func(c *host.Config) {
+		c.CallTimeout = 10 * time.Second
+		c.LoadTimeout = 60 * time.Second
+	})
 	require.NoError(t, h.LoadDir(context.Background(), dir))
-	for _, p := range h.Status().Policies {
-		require.Equal(t, host.StatusOK, p.Status, p.Message)
-	}
+	httpapi.RequireLoaded(t, h)
 	cfg := httpapi.DefaultConfig()
 	cfg.DevMode = true
 	cfg.Limits.RequestTimeout = time.Minute // answers are under test, not deadlines
-	handler, err := httpapi.New(cfg, h, nil)
-	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
-	return srv
+	return httpapi.ServeTest(t, cfg, h)
 }
 
 func (c *rbacCase) body(t *testing.T) string {

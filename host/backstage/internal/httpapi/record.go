@@ -6,68 +6,50 @@ import (
 	"time"
 
 	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host"
 	"github.com/verdictpdp/verdict/host/backstage/internal/decisionlog"
 )
 
-// record reports a decided request to the metrics and the decision log:
-// one entry per query, with its final answer (the same as the response's)
-// and every module's answer. Who asked is an entity ref or a service
-// subject; tokens never reach it.
-func (s *server) record(start time.Time, p abi.Principal, native bool, items []item, ds *host.Decisions, rs []resolution) {
-	endpoint := "backstage"
-	if native {
-		endpoint = "native"
+// record reports a decided batch to the metrics (one item per query, with
+// its final answer) and to the decision log.
+func (s *server) record(b *batch) {
+	latency := time.Since(b.start)
+	if s.observer != nil {
+		for k := range b.answers {
+			s.observer.ObserveItem(string(b.endpoint), string(b.answers[k].result))
+		}
 	}
-	var entries []decisionlog.Entry
-	var id string
 	if s.decisions != nil {
-		entries = make([]decisionlog.Entry, 0, len(ds.Items))
-		id = decisionID()
+		s.decisions.Log(b.logEntries(latency))
 	}
-	latency := time.Since(start).Microseconds()
-	k := 0
-	for i := range items {
-		it := &items[i]
-		m := 1
-		if it.kind == refArray {
-			m = len(it.refs)
-		}
-		for j := 0; j < m; j++ {
-			d := &ds.Items[k]
-			var r resolution
-			if rs != nil {
-				r = rs[k]
+}
+
+// logEntries are b's decision-log entries: one per query, with its final
+// answer (the same as the response's) and every module's answer. Who asked
+// is an entity ref or a service subject; tokens never reach it. latency is
+// the time from the start of deciding to the answer.
+func (b *batch) logEntries(latency time.Duration) []decisionlog.Entry {
+	ds := b.decisions.Items
+	entries := make([]decisionlog.Entry, 0, len(ds))
+	base := decisionlog.Entry{Time: b.start, DecisionID: decisionID(), Endpoint: string(b.endpoint),
+		Principal: principalRef(b.principal), Generation: b.decisions.Generation,
+		LatencyMicros: latency.Microseconds()}
+	if b.principal.Actor != nil {
+		base.Actor = b.principal.Actor.Subject
+	}
+	for first, it := range b.byItem() {
+		for k := first; k < first+it.queryCount(); k++ {
+			e := base
+			e.Index, e.ItemID = k, it.id
+			e.Permission, e.ResourceRef = b.queries[k].Permission.Name, b.queries[k].ResourceRef
+			e.Result, e.Reason = string(b.answers[k].result), b.answers[k].reason
+			e.Modules = make([]decisionlog.Module, len(ds[k].Answers))
+			for a, ans := range ds[k].Answers {
+				e.Modules[a] = decisionlog.Module{Module: ans.Module, Result: string(ans.Result), Reason: ans.Reason}
 			}
-			res, extra := outcome(it.kind, d, r)
-			if s.observer != nil {
-				s.observer.ObserveItem(endpoint, string(res))
-			}
-			if entries != nil {
-				e := decisionlog.Entry{Time: start, DecisionID: id, Index: k, ItemID: it.id, Endpoint: endpoint,
-					Principal: principalRef(p), Permission: it.perm.Name, Result: string(res),
-					Reason: joinReason(extra, d.Reason), Generation: ds.Generation, LatencyMicros: latency,
-					Modules: make([]decisionlog.Module, len(d.Answers))}
-				if p.Actor != nil {
-					e.Actor = p.Actor.Subject
-				}
-				switch it.kind {
-				case refString:
-					e.ResourceRef = &it.ref
-				case refArray:
-					e.ResourceRef = &it.refs[j]
-				}
-				for a, ans := range d.Answers {
-					e.Modules[a] = decisionlog.Module{Module: ans.Module, Result: string(ans.Result), Reason: ans.Reason}
-				}
-				entries = append(entries, e)
-			}
-			k++
+			entries = append(entries, e)
 		}
 	}
-	if entries != nil {
-		s.decisions.Log(entries)
-	}
+	return entries
 }
 
 // principalRef names a principal for logs: the user's entity ref, the

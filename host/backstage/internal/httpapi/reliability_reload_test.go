@@ -21,8 +21,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Tests for rows 13 and 18 of the reliability table (spec/reliability.md
-// §5), over HTTP against a real host.
+// Tests for README, "Reliability", rows 13 and 18, over HTTP against a real
+// host.
 
 // swapVersion reads which version of the two-module directory answered:
 // version 1 is two modules that allow, version 2 two that deny. Both
@@ -61,7 +61,7 @@ func swapTo(dir string, files map[string][]byte, v string) error {
 func TestRow13SwapsUnderLoad(t *testing.T) {
 	files := map[string][]byte{}
 	for v, f := range map[string]string{"v1": "allow-one", "v2": "deny-one"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fixtures", f+".wasm"))
+		b, err := os.ReadFile(httpapi.FixturePath(f))
 		require.NoError(t, err)
 		files[v] = b
 	}

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -23,8 +20,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Tests for rows 6, 7 and 8 of the reliability table (spec/reliability.md
-// §5), over HTTP against a real host: each asserts the row's behaviour and
+// Tests for README, "Reliability", rows 6, 7 and 8, over HTTP against a
+// real host: each asserts the row's behaviour and
 // records the figures the report quotes. Sizes grow with
 // VERDICT_RELIABILITY=full.
 
@@ -41,34 +38,30 @@ type rowWorld struct {
 func newRowWorld(t testing.TB, hostCfg func(*host.Config), opts []httpapi.Option, mods ...invariantModule) *rowWorld {
 	t.Helper()
 	w := &rowWorld{dir: t.TempDir()}
-	hcfg := host.DefaultConfig()
-	hcfg.CacheDir = filepath.Join(os.TempDir(), "verdict-test-cache")
-	// Fuel stops runaways; the wall-clock backstop is set far out so that a
-	// loaded test machine does not turn healthy calls into timeouts.
-	hcfg.CallTimeout = time.Minute
-	hcfg.Claims = map[string][]string{}
+	claims := map[string][]string{}
 	for _, m := range mods {
-		copyInto(t, w.dir, m.name+".wasm", m.fixture)
+		httpapi.CopyFixture(t, w.dir, m.name+".wasm", m.fixture)
 		if m.claims != nil {
-			hcfg.Claims[m.name] = m.claims
+			claims[m.name] = m.claims
 		}
 	}
-	if hostCfg != nil {
-		hostCfg(&hcfg)
-	}
-	h, err := host.New(context.Background(), hcfg, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	h := httpapi.NewTestHost(t, func(c *host.Config) {
+		// Fuel stops runaways; the wall-clock backstop is set far out so
+		// that a loaded test machine does not turn healthy calls into
+		// timeouts.
+		c.CallTimeout = time.Minute
+		c.Claims = claims
+		if hostCfg != nil {
+			hostCfg(c)
+		}
+	})
 	require.NoError(t, h.LoadDir(context.Background(), w.dir))
 	cfg := httpapi.DefaultConfig()
 	cfg.DevMode = true
 	// A loaded test machine must not turn slow answers into deadline
 	// failures: the module-level limits are what these tests exercise.
 	cfg.Limits.RequestTimeout = 30 * time.Second
-	handler, err := httpapi.New(cfg, h, nil, opts...)
-	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	t.Cleanup(srv.Close)
+	srv := httpapi.ServeTest(t, cfg, h, opts...)
 	w.url, w.client, w.h = srv.URL, srv.Client(), h
 	w.client.Timeout = 60 * time.Second
 	return w

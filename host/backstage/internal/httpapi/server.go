@@ -128,21 +128,27 @@ func (s *server) handler() (http.Handler, error) {
 	// a 404, as Backstage's router does; the default would answer it with a
 	// redirect to the clean path before identity.
 	r := mux.NewRouter().SkipClean(true)
-	handle := func(path, route, method string, backstage bool, h http.HandlerFunc) {
-		r.Handle(path, s.instrument(route, s.route(method, backstage, h)))
+	// A Backstage route answers another method as Backstage's router does;
+	// Verdict's own routes with 405 (see route).
+	// route names the path in the metrics.
+	backstage := func(path, route, method string, h http.HandlerFunc) {
+		r.Handle(base+path, s.instrument(route, s.route(method, h, backstageWrongMethod)))
 	}
-	handle(base+"/authorize", "/authorize", http.MethodPost, true, s.authorize)
-	handle(base+"/health", "/health", http.MethodGet, true, s.health)
+	native := func(path, method string, h http.HandlerFunc) {
+		r.Handle(path, s.instrument(path, s.route(method, h, s.methodNotAllowed)))
+	}
+	backstage("/authorize", "/authorize", http.MethodPost, s.authorize)
+	backstage("/health", "/health", http.MethodGet, s.health)
 	if s.keys != nil {
-		handle(base+jwksPath, "/jwks.json", http.MethodGet, true, s.keys.ServeHTTP)
+		backstage(jwksPath, "/jwks.json", http.MethodGet, s.keys.ServeHTTP)
 	}
-	handle("/v1/authorize", "/v1/authorize", http.MethodPost, false, s.nativeAuthorize)
-	handle("/v1/policies", "/v1/policies", http.MethodGet, false, s.policies)
-	handle("/v1/policies/reload", "/v1/policies/reload", http.MethodPost, false, s.reload)
-	handle("/healthz", "/healthz", http.MethodGet, false, s.health)
-	handle("/readyz", "/readyz", http.MethodGet, false, s.ready)
+	native("/v1/authorize", http.MethodPost, s.nativeAuthorize)
+	native("/v1/policies", http.MethodGet, s.policies)
+	native("/v1/policies/reload", http.MethodPost, s.reload)
+	native("/healthz", http.MethodGet, s.health)
+	native("/readyz", http.MethodGet, s.ready)
 	if s.metrics != nil {
-		handle("/metrics", "/metrics", http.MethodGet, false, s.metrics.ServeHTTP)
+		native("/metrics", http.MethodGet, s.metrics.ServeHTTP)
 	}
 	r.NotFoundHandler = s.instrument("other", http.HandlerFunc(s.notFound))
 	return s.recoverer(s.cors(r)), nil
@@ -167,6 +173,7 @@ type statusWriter struct {
 	code int
 }
 
+// WriteHeader remembers code and writes it.
 func (w *statusWriter) WriteHeader(code int) {
 	w.code = code
 	w.ResponseWriter.WriteHeader(code)
@@ -176,9 +183,8 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // route serves h for method only. Another method passes the credentials
-// barrier first (see barrier), then gets, on a Backstage route, 404 with
-// an empty body, as from Backstage's router; elsewhere 405 with Allow.
-func (s *server) route(method string, backstage bool, h http.HandlerFunc) http.Handler {
+// barrier first (see barrier), then gets wrong's answer.
+func (s *server) route(method string, h http.HandlerFunc, wrong wrongMethod) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == method {
 			h(w, r)
@@ -188,14 +194,25 @@ func (s *server) route(method string, backstage bool, h http.HandlerFunc) http.H
 			s.writeError(w, r, s.url(r), err)
 			return
 		}
-		if backstage {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Allow", method)
-		s.writeError(w, r, s.url(r), newError(nameMethodNotAllowed,
-			"Method "+r.Method+" is not allowed on "+r.URL.Path+"; use "+method))
+		wrong(w, r, method)
 	})
+}
+
+// wrongMethod answers a request whose method a route does not serve; use
+// is the method it does.
+type wrongMethod func(w http.ResponseWriter, r *http.Request, use string)
+
+// backstageWrongMethod is 404 with an empty body, as from Backstage's
+// router.
+func backstageWrongMethod(w http.ResponseWriter, _ *http.Request, _ string) {
+	w.WriteHeader(http.StatusNotFound)
+}
+
+// methodNotAllowed is 405 with Allow, in the error envelope.
+func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request, use string) {
+	w.Header().Set("Allow", use)
+	s.writeError(w, r, s.url(r), newError(nameMethodNotAllowed,
+		"Method "+r.Method+" is not allowed on "+r.URL.Path+"; use "+use))
 }
 
 // notFound answers unknown paths, after the credentials barrier: under

@@ -2,13 +2,13 @@ package httpapi
 
 import (
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/verdictpdp/verdict/internal/wire"
 )
 
-// Parser differentials (spec/reliability.md §5 row 2). A request body must
+// Parser differentials (README, "Reliability", row 2; DESIGN.md, "Declared
+// deviations from Backstage"). A request body must
 // mean one thing to every JSON reader between the caller and the guest: a
 // proxy that checks the body, Backstage's JSON.parse, encoding/json. Three
 // things read differently in different parsers, so a body holding any of
@@ -55,8 +55,14 @@ type keyChecker struct {
 	open  []container
 }
 
-func (c *keyChecker) push(array bool) {
-	c.open = append(c.open, container{array: array, first: len(c.keys), arena: len(c.arena)})
+// openObject records an object just opened.
+func (c *keyChecker) openObject() {
+	c.open = append(c.open, container{first: len(c.keys), arena: len(c.arena)})
+}
+
+// openArray records an array just opened.
+func (c *keyChecker) openArray() {
+	c.open = append(c.open, container{array: true, first: len(c.keys), arena: len(c.arena)})
 }
 
 func (c *keyChecker) pop() {
@@ -104,21 +110,18 @@ type checkState struct {
 
 // checkers holds checkStates between bodies: with them, checking a body
 // allocates nothing in the common case.
-var checkers = sync.Pool{New: func() any { return new(checkState) }}
+var checkers = newPool(func() *checkState { return new(checkState) }, (*checkState).reset)
 
-// maxPooledBytes bounds the buffers a checkState keeps for the next body.
-const maxPooledBytes = 64 << 10
-
-// release empties st and gives it back to checkers, unless one of its
-// buffers grew past maxPooledBytes for an unusual body.
-func (st *checkState) release() {
-	if cap(st.keys.arena) > maxPooledBytes || cap(st.scratch) > maxPooledBytes ||
-		cap(st.keys.keys) > maxPooledBytes/8 || cap(st.keys.open) > maxPooledBytes/8 {
-		return
+// reset empties st for the next body and reports whether to keep it: not
+// when one of its buffers grew past maxPooled for an unusual body.
+func (st *checkState) reset() bool {
+	if cap(st.keys.arena) > maxPooled || cap(st.scratch) > maxPooled ||
+		cap(st.keys.keys) > maxPooled/8 || cap(st.keys.open) > maxPooled/8 {
+		return false
 	}
 	st.keys.arena, st.keys.keys, st.keys.open = st.keys.arena[:0], st.keys.keys[:0], st.keys.open[:0]
 	st.scratch = st.scratch[:0]
-	checkers.Put(st)
+	return true
 }
 
 // checkUnambiguous reports the first repeated key, invalid UTF-8 or lone
@@ -128,18 +131,18 @@ func checkUnambiguous(data []byte) error {
 	if !utf8.Valid(data) {
 		return newError(nameInput, "request body is not valid UTF-8")
 	}
-	st := checkers.Get().(*checkState)
-	defer st.release()
+	st := checkers.get()
+	defer checkers.put(st)
 	c, scratch := &st.keys, st.scratch[:0]
 	defer func() { st.scratch = scratch }()
 	expectKey := false
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '{':
-			c.push(false)
+			c.openObject()
 			expectKey = true
 		case '[':
-			c.push(true)
+			c.openArray()
 			expectKey = false
 		case '}', ']':
 			c.pop()

@@ -71,7 +71,7 @@ func TestCheckUnambiguous(t *testing.T) {
 
 // TestRepeatedKeyIsRefused is the regression test for the FuzzAuthorize seed
 // duplicate-permission-key-refused: a repeated key used to be read last-wins,
-// like JSON.parse; it is now 400, whatever the key (spec/reliability.md §5
+// like JSON.parse; it is now 400, whatever the key (README, "Reliability",
 // row 2).
 func TestRepeatedKeyIsRefused(t *testing.T) {
 	h, f := newTestServer(t, testConfig(true))

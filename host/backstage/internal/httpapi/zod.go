@@ -1,16 +1,14 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 
 	"github.com/verdictpdp/verdict/abi"
 )
 
 // This file validates decoded request bodies the way Backstage's zod (v3)
-// schema does and reports failures in zod's issue shape, so that a client
-// sees the same 400 message from Verdict as from Backstage:
+// schema does and reports failures in zod's issue shape (zodissues.go), so
+// that a client sees the same 400 message from Verdict as from Backstage:
 //
 //	attributes = z.object({ action: z.union([z.literal('create'), ...]).optional() })
 //	basic      = z.object({ type: z.literal('basic'), name: z.string(), attributes })
@@ -43,313 +41,44 @@ func worse(a, b zstatus) zstatus {
 	return a
 }
 
-// seg is one element of an issue path: an object key or an array index.
-type seg struct {
-	key   string
-	index int
-	isIdx bool
-}
-
-func key(k string) seg { return seg{key: k} }
-func index(i int) seg  { return seg{index: i, isIdx: true} }
-
-// at is the path p extended by s. It appends into p's spare capacity (the
-// callers give their root path room for every level) so that valid fields
-// cost no allocation: the result shares p's backing array and is only
-// good until the next at on the same p. That is enough, since each field's
-// path is used before its next sibling's is built, and issues copy theirs.
-func at(p []seg, s seg) []seg { return append(p, s) }
-
-// Issue codes used here.
-const (
-	codeInvalidType  = "invalid_type"
-	codeInvalidLit   = "invalid_literal"
-	codeInvalidUnion = "invalid_union"
-	codeInvalidEnum  = "invalid_enum_value"
-	codeTooSmall     = "too_small"
-)
-
-// zodIssue is one zod issue. Which fields are used depends on code.
-type zodIssue struct {
-	code     string
-	expected string // invalid_type: a type name; invalid_literal: the literal
-	received string // invalid_type: the parsed type
-	// invalid_literal and invalid_enum_value: the received value, if any.
-	value    any
-	hasValue bool
-	minimum  int      // too_small
-	typ      string   // too_small: "array" or "string"
-	options  []string // invalid_enum_value
-	union    [][]zodIssue
-	path     []seg
-	message  string
-}
-
-// issues collects zod issues.
-type issues []zodIssue
-
-func (is *issues) add(z zodIssue, path []seg) {
-	z.path = append([]seg(nil), path...)
-	*is = append(*is, z)
-}
-
-// parsedType is zod's getParsedType for a decoded JSON value; present is
-// false for a missing key (JavaScript's undefined).
-func parsedType(v any, present bool) string {
-	if !present {
-		return "undefined"
-	}
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case float64, json.Number:
-		return "number"
-	case bool:
-		return "boolean"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return "unknown"
-}
-
-func (is *issues) invalidType(path []seg, expected string, v any, present bool) {
-	received := parsedType(v, present)
-	msg := "Required"
-	if present {
-		msg = "Expected " + expected + ", received " + received
-	}
-	is.add(zodIssue{code: codeInvalidType, expected: expected, received: received, message: msg}, path)
-}
-
-func (is *issues) invalidLiteral(path []seg, want string, v any, present bool) {
-	is.add(zodIssue{code: codeInvalidLit, expected: want, value: v, hasValue: present,
-		message: "Invalid literal value, expected " + string(appendString(nil, want))}, path)
-}
-
-func (is *issues) tooSmall(path []seg, typ string, min int) {
-	unit := "element(s)"
-	kind := "Array"
-	if typ == "string" {
-		unit, kind = "character(s)", "String"
-	}
-	is.add(zodIssue{code: codeTooSmall, minimum: min, typ: typ,
-		message: kind + " must contain at least " + strconv.Itoa(min) + " " + unit}, path)
-}
-
-func (is *issues) invalidUnion(path []seg, options ...issues) {
-	var u [][]zodIssue
-	for _, o := range options {
-		if len(o) > 0 {
-			u = append(u, o)
-		}
-	}
-	is.add(zodIssue{code: codeInvalidUnion, union: u, message: "Invalid input"}, path)
-}
-
-// zString is z.string() (with min 1 when nonEmpty).
-func zString(is *issues, path []seg, v any, present, nonEmpty bool) (string, zstatus) {
+// zString is z.string().
+func zString(is *issues, path []seg, v any, present bool) (string, zstatus) {
 	s, ok := v.(string)
 	if !present || !ok {
 		is.invalidType(path, "string", v, present)
 		return "", zAborted
 	}
-	if nonEmpty && s == "" {
-		is.tooSmall(path, "string", 1)
-		return s, zDirty
-	}
 	return s, zValid
 }
 
-// refKind says how an item gave its resourceRef.
-type refKind uint8
-
-const (
-	refNone refKind = iota
-	refString
-	refArray
-)
-
-// item is a validated request item.
-type item struct {
-	id   string
-	perm abi.Permission
-	kind refKind
-	ref  string   // refString
-	refs []string // refArray
+// zNonEmptyString is z.string().min(1).
+func zNonEmptyString(is *issues, path []seg, v any, present bool) (string, zstatus) {
+	s, st := zString(is, path, v, present)
+	if st == zValid && s == "" {
+		is.tooSmall(path, "string", 1)
+		return s, zDirty
+	}
+	return s, st
 }
 
-// zItem validates one item against the union of the basic and the resource
-// shape.
-func zItem(is *issues, path []seg, v any) (item, zstatus) {
-	// The options are exclusive (permission.type is a literal in each):
-	// when the type says resource, trying that option first changes no
-	// result and spares building the basic option's issues.
-	if isResourceItem(v) {
-		var resource issues
-		if it, st := zItemOption(&resource, path, v, true); st == zValid {
-			return it, zValid
+// zRequest validates the body of POST {base}/authorize: an object whose
+// "items" are the request's items. Zod's issues are a 400 InputError; so
+// are too many items or resourceRefs (see zItems).
+func zRequest(body any, lim Limits) ([]item, error) {
+	var is issues
+	var items []item
+	if obj, ok := body.(map[string]any); !ok {
+		is.invalidType(nil, "object", body, true)
+	} else {
+		var err error
+		if items, err = zItems(&is, obj, lim); err != nil {
+			return nil, err
 		}
 	}
-	var basic, resource issues
-	it, st1 := zItemOption(&basic, path, v, false)
-	if st1 == zValid {
-		return it, zValid
+	if len(is) > 0 {
+		return nil, newError(nameInput, is.message())
 	}
-	it2, st2 := zItemOption(&resource, path, v, true)
-	if st2 == zValid {
-		return it2, zValid
-	}
-	if st1 == zDirty {
-		*is = append(*is, basic...)
-		return it, zDirty
-	}
-	if st2 == zDirty {
-		*is = append(*is, resource...)
-		return it2, zDirty
-	}
-	is.invalidUnion(path, basic, resource)
-	return item{}, zAborted
-}
-
-// isResourceItem reports whether v is an object whose permission.type is
-// "resource".
-func isResourceItem(v any) bool {
-	obj, _ := v.(map[string]any)
-	perm, _ := obj["permission"].(map[string]any)
-	t, _ := perm["type"].(string)
-	return t == abi.PermissionResource
-}
-
-func zItemOption(is *issues, path []seg, v any, resource bool) (item, zstatus) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		is.invalidType(path, "object", v, true)
-		return item{}, zAborted
-	}
-	var it item
-	idv, has := obj["id"]
-	id, st := zString(is, at(path, key("id")), idv, has, false)
-	it.id = id
-	rv, has := obj["resourceRef"]
-	if has {
-		rp := at(path, key("resourceRef"))
-		if !resource {
-			is.invalidType(rp, "undefined", rv, true)
-			st = zAborted
-		} else {
-			s := zResourceRef(is, rp, rv, &it)
-			st = worse(st, s)
-		}
-	}
-	pv, has := obj["permission"]
-	p, s := zPermission(is, at(path, key("permission")), pv, has, resource)
-	it.perm = p
-	return it, worse(st, s)
-}
-
-// zResourceRef is z.union([z.string(), z.array(z.string()).nonempty()]).
-func zResourceRef(is *issues, path []seg, v any, it *item) zstatus {
-	if s, ok := v.(string); ok {
-		it.kind, it.ref = refString, s
-		return zValid
-	}
-	var asString, asArray issues
-	asString.invalidType(path, "string", v, true)
-	arr, ok := v.([]any)
-	if !ok {
-		asArray.invalidType(path, "array", v, true)
-		is.invalidUnion(path, asString, asArray)
-		return zAborted
-	}
-	st := zValid
-	if len(arr) == 0 {
-		asArray.tooSmall(path, "array", 1)
-		st = zDirty
-	}
-	refs := make([]string, 0, len(arr))
-	for j, e := range arr {
-		s, ok := e.(string)
-		if !ok {
-			asArray.invalidType(at(path, index(j)), "string", e, true)
-			st = zAborted
-			continue
-		}
-		refs = append(refs, s)
-	}
-	switch st {
-	case zValid:
-	case zDirty:
-		*is = append(*is, asArray...)
-	default:
-		is.invalidUnion(path, asString, asArray)
-		return zAborted
-	}
-	it.kind, it.refs = refArray, refs
-	return st
-}
-
-var actions = [...]string{"create", "read", "update", "delete"}
-
-// zPermission is the basic or the resource permission shape.
-func zPermission(is *issues, path []seg, v any, present, resource bool) (abi.Permission, zstatus) {
-	var p abi.Permission
-	obj, ok := v.(map[string]any)
-	if !present || !ok {
-		is.invalidType(path, "object", v, present)
-		return p, zAborted
-	}
-	st := zValid
-	want := abi.PermissionBasic
-	if resource {
-		want = abi.PermissionResource
-	}
-	tv, has := obj["type"]
-	if s, ok := tv.(string); !has || !ok || s != want {
-		is.invalidLiteral(at(path, key("type")), want, tv, has)
-		st = zAborted
-	}
-	p.Type = want
-	nv, has := obj["name"]
-	name, s := zString(is, at(path, key("name")), nv, has, false)
-	p.Name = name
-	st = worse(st, s)
-	av, has := obj["attributes"]
-	ap := at(path, key("attributes"))
-	if attrs, ok := av.(map[string]any); !has || !ok {
-		is.invalidType(ap, "object", av, has)
-		st = zAborted
-	} else if act, has := attrs["action"]; has {
-		a, ok := act.(string)
-		valid := false
-		for _, x := range actions {
-			if ok && a == x {
-				valid = true
-				break
-			}
-		}
-		if valid {
-			p.Attributes.Action = a
-		} else {
-			opts := make([]issues, len(actions))
-			actp := at(ap, key("action"))
-			for i, x := range actions {
-				opts[i].invalidLiteral(actp, x, act, true)
-			}
-			is.invalidUnion(actp, opts...)
-			st = zAborted
-		}
-	}
-	if resource {
-		rv, has := obj["resourceType"]
-		rt, s := zString(is, at(path, key("resourceType")), rv, has, false)
-		p.ResourceType = rt
-		st = worse(st, s)
-	}
-	return p, st
+	return items, nil
 }
 
 // zItems validates the "items" key of body. It reports an InputError (not
@@ -397,194 +126,177 @@ func countRefs(items []any) int {
 	return n
 }
 
-// zPrincipal validates the native endpoint's principal. It is Verdict's
-// own schema, reported in zod's shape:
-//
-//	{type:"user", userEntityRef: nonempty string, ownershipEntityRefs?: string[], actor?: {type, subject}}
-//	{type:"service", subject: nonempty string}
-//	{type:"none"}
-func zPrincipal(is *issues, v any, present bool) abi.Principal {
-	var p abi.Principal
-	path := []seg{key("principal")}
+// zItem validates one item against the union of the basic and the resource
+// shape.
+func zItem(is *issues, path []seg, v any) (item, zstatus) {
+	// The options are exclusive (permission.type is a literal in each):
+	// when the type says resource, trying that option first changes no
+	// result and spares building the basic option's issues.
+	if isResourceItem(v) {
+		var resource issues
+		if it, st := zItemOption(&resource, path, v, abi.PermissionResource); st == zValid {
+			return it, zValid
+		}
+	}
+	var basic, resource issues
+	it, st1 := zItemOption(&basic, path, v, abi.PermissionBasic)
+	if st1 == zValid {
+		return it, zValid
+	}
+	it2, st2 := zItemOption(&resource, path, v, abi.PermissionResource)
+	if st2 == zValid {
+		return it2, zValid
+	}
+	if st1 == zDirty {
+		*is = append(*is, basic...)
+		return it, zDirty
+	}
+	if st2 == zDirty {
+		*is = append(*is, resource...)
+		return it2, zDirty
+	}
+	is.invalidUnion(path, basic, resource)
+	return item{}, zAborted
+}
+
+// isResourceItem reports whether v is an object whose permission.type is
+// "resource".
+func isResourceItem(v any) bool {
+	obj, _ := v.(map[string]any)
+	perm, _ := obj["permission"].(map[string]any)
+	t, _ := perm["type"].(string)
+	return t == abi.PermissionResource
+}
+
+// zItemOption is the item option whose permission.type is permType
+// (abi.PermissionBasic or abi.PermissionResource): only the resource option
+// allows a resourceRef.
+func zItemOption(is *issues, path []seg, v any, permType string) (item, zstatus) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		is.invalidType(path, "object", v, true)
+		return item{}, zAborted
+	}
+	var it item
+	idv, has := obj["id"]
+	id, st := zString(is, at(path, key("id")), idv, has)
+	it.id = id
+	rv, has := obj["resourceRef"]
+	if has {
+		rp := at(path, key("resourceRef"))
+		if permType != abi.PermissionResource {
+			is.invalidType(rp, "undefined", rv, true)
+			st = zAborted
+		} else {
+			s := zResourceRef(is, rp, rv, &it)
+			st = worse(st, s)
+		}
+	}
+	pv, has := obj["permission"]
+	p, s := zPermission(is, at(path, key("permission")), pv, has, permType)
+	it.perm = p
+	return it, worse(st, s)
+}
+
+// zResourceRef is z.union([z.string(), z.array(z.string()).nonempty()]).
+func zResourceRef(is *issues, path []seg, v any, it *item) zstatus {
+	if s, ok := v.(string); ok {
+		it.kind, it.ref = refString, s
+		return zValid
+	}
+	var asString, asArray issues
+	asString.invalidType(path, "string", v, true)
+	arr, ok := v.([]any)
+	if !ok {
+		asArray.invalidType(path, "array", v, true)
+		is.invalidUnion(path, asString, asArray)
+		return zAborted
+	}
+	st := zValid
+	if len(arr) == 0 {
+		asArray.tooSmall(path, "array", 1)
+		st = zDirty
+	}
+	refs := make([]string, 0, len(arr))
+	for j, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			asArray.invalidType(at(path, index(j)), "string", e, true)
+			st = zAborted
+			continue
+		}
+		refs = append(refs, s)
+	}
+	switch st {
+	case zValid:
+	case zDirty:
+		*is = append(*is, asArray...)
+	default:
+		is.invalidUnion(path, asString, asArray)
+		return zAborted
+	}
+	it.kind, it.refs = refArray, refs
+	return st
+}
+
+// zPermission is the permission shape whose type is permType: basic, or
+// resource (which adds resourceType).
+func zPermission(is *issues, path []seg, v any, present bool, permType string) (abi.Permission, zstatus) {
+	var p abi.Permission
 	obj, ok := v.(map[string]any)
 	if !present || !ok {
 		is.invalidType(path, "object", v, present)
-		return p
+		return p, zAborted
 	}
-	tp := at(path, key("type"))
-	opts := []string{abi.PrincipalUser, abi.PrincipalService, abi.PrincipalNone}
+	st := zValid
 	tv, has := obj["type"]
-	t, ok := tv.(string)
-	if !has || !ok {
-		is.invalidType(tp, "'user' | 'service' | 'none'", tv, has)
-		return p
+	if s, ok := tv.(string); !has || !ok || s != permType {
+		is.invalidLiteral(at(path, key("type")), permType, tv, has)
+		st = zAborted
 	}
-	switch t {
-	case abi.PrincipalUser:
-		p.Type = t
-		rv, has := obj["userEntityRef"]
-		p.UserEntityRef, _ = zString(is, at(path, key("userEntityRef")), rv, has, true)
-		if ov, has := obj["ownershipEntityRefs"]; has {
-			op := at(path, key("ownershipEntityRefs"))
-			arr, ok := ov.([]any)
-			if !ok {
-				is.invalidType(op, "array", ov, true)
-			} else {
-				p.OwnershipEntityRefs = make([]string, 0, len(arr))
-				for j, e := range arr {
-					s, _ := zString(is, at(op, index(j)), e, true, false)
-					p.OwnershipEntityRefs = append(p.OwnershipEntityRefs, s)
-				}
-			}
-		}
-		if av, has := obj["actor"]; has {
-			ap := at(path, key("actor"))
-			a, ok := av.(map[string]any)
-			if !ok {
-				is.invalidType(ap, "object", av, true)
-			} else {
-				var act abi.Actor
-				tv, has := a["type"]
-				act.Type, _ = zString(is, at(ap, key("type")), tv, has, true)
-				sv, has := a["subject"]
-				act.Subject, _ = zString(is, at(ap, key("subject")), sv, has, true)
-				p.Actor = &act
-			}
-		}
-	case abi.PrincipalService:
-		p.Type = t
-		sv, has := obj["subject"]
-		p.Subject, _ = zString(is, at(path, key("subject")), sv, has, true)
-	case abi.PrincipalNone:
-		p.Type = t
-	default:
-		is.add(zodIssue{code: codeInvalidEnum, value: t, hasValue: true, options: opts,
-			message: "Invalid enum value. Expected 'user' | 'service' | 'none', received '" + t + "'"}, tp)
+	p.Type = permType
+	nv, has := obj["name"]
+	name, s := zString(is, at(path, key("name")), nv, has)
+	p.Name = name
+	st = worse(st, s)
+	av, has := obj["attributes"]
+	p.Attributes.Action, s = zAttributes(is, at(path, key("attributes")), av, has)
+	st = worse(st, s)
+	if permType == abi.PermissionResource {
+		rv, has := obj["resourceType"]
+		rt, s := zString(is, at(path, key("resourceType")), rv, has)
+		p.ResourceType = rt
+		st = worse(st, s)
 	}
-	return p
+	return p, st
 }
 
-// message renders issues like ZodError.toString(): JSON.stringify(issues,
-// null, 2).
-func (is issues) message() string {
-	b := appendIssues(nil, is)
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return string(b)
-	}
-	return out.String()
-}
+var actions = [...]string{"create", "read", "update", "delete"}
 
-func appendIssues(b []byte, is []zodIssue) []byte {
-	b = append(b, '[')
-	for i := range is {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendIssue(b, &is[i])
+// zAttributes is the attributes shape; it returns the action ("" when
+// absent or invalid).
+func zAttributes(is *issues, path []seg, v any, present bool) (string, zstatus) {
+	attrs, ok := v.(map[string]any)
+	if !present || !ok {
+		is.invalidType(path, "object", v, present)
+		return "", zAborted
 	}
-	return append(b, ']')
-}
-
-// appendIssue writes z with zod's key order, which differs per code because
-// zod spreads each code's issue data before adding path and message.
-func appendIssue(b []byte, z *zodIssue) []byte {
-	str := func(b []byte, k, v string) []byte {
-		b = append(b, '"')
-		b = append(b, k...)
-		b = append(b, `":`...)
-		return appendString(b, v)
+	act, has := attrs["action"]
+	if !has {
+		return "", zValid
 	}
-	path := func(b []byte) []byte {
-		b = append(b, `"path":[`...)
-		for i, s := range z.path {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if s.isIdx {
-				b = strconv.AppendInt(b, int64(s.index), 10)
-			} else {
-				b = appendString(b, s.key)
+	if a, ok := act.(string); ok {
+		for _, x := range actions {
+			if a == x {
+				return a, zValid
 			}
 		}
-		return append(b, ']')
 	}
-	value := func(b []byte) []byte {
-		if !z.hasValue {
-			return b
-		}
-		b = append(b, `"received":`...)
-		if s, ok := z.value.(string); ok {
-			b = appendString(b, s)
-		} else {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if enc.Encode(z.value) == nil {
-				b = append(b, bytes.TrimRight(buf.Bytes(), "\n")...)
-			} else {
-				b = append(b, "null"...)
-			}
-		}
-		return append(b, ',')
+	opts := make([]issues, len(actions))
+	actp := at(path, key("action"))
+	for i, x := range actions {
+		opts[i].invalidLiteral(actp, x, act, true)
 	}
-	b = append(b, '{')
-	switch z.code {
-	case codeInvalidType:
-		b = str(b, "code", z.code)
-		b = append(b, ',')
-		b = str(b, "expected", z.expected)
-		b = append(b, ',')
-		b = str(b, "received", z.received)
-		b = append(b, ',')
-		b = path(b)
-	case codeInvalidLit:
-		b = value(b)
-		b = str(b, "code", z.code)
-		b = append(b, ',')
-		b = str(b, "expected", z.expected)
-		b = append(b, ',')
-		b = path(b)
-	case codeInvalidEnum:
-		b = value(b)
-		b = str(b, "code", z.code)
-		b = append(b, `,"options":[`...)
-		for i, o := range z.options {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, o)
-		}
-		b = append(b, "],"...)
-		b = path(b)
-	case codeInvalidUnion:
-		b = str(b, "code", z.code)
-		b = append(b, `,"unionErrors":[`...)
-		for i, u := range z.union {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"issues":`...)
-			b = appendIssues(b, u)
-			b = append(b, `,"name":"ZodError"}`...)
-		}
-		b = append(b, "],"...)
-		b = path(b)
-	case codeTooSmall:
-		// The message key comes before path: zod's issue data carries an
-		// undefined message key that the real message later fills.
-		b = str(b, "code", z.code)
-		b = append(b, `,"minimum":`...)
-		b = strconv.AppendInt(b, int64(z.minimum), 10)
-		b = append(b, ',')
-		b = str(b, "type", z.typ)
-		b = append(b, `,"inclusive":true,"exact":false,`...)
-		b = str(b, "message", z.message)
-		b = append(b, ',')
-		b = path(b)
-		return append(b, '}')
-	}
-	b = append(b, ',')
-	b = str(b, "message", z.message)
-	return append(b, '}')
+	is.invalidUnion(actp, opts...)
+	return "", zAborted
 }
