@@ -144,7 +144,7 @@ func goroutinesBack(want int) int {
 // Row 6: a valid permission no module claims is DENY without any guest
 // call; an unknown permission type is 400 for the whole batch, also
 // without a guest call.
-func TestRow6UnclaimedAndUnknownTypes(t *testing.T) {
+func TestUnclaimedPermissionsAndUnknownTypes(t *testing.T) {
 	w := newRowWorld(t, nil, nil, invariantModule{"ok", "allow-one", []string{"ok.*"}})
 	n := reliability.Scale(20, 1000)
 	var lat []time.Duration
@@ -183,7 +183,7 @@ func TestRow6UnclaimedAndUnknownTypes(t *testing.T) {
 // instance is thrown away every time, nothing stays stuck, goroutines come
 // back to their baseline, and a healthy neighbour's latency is measured
 // with and without the trapping traffic.
-func TestRow7TrapsAtVolume(t *testing.T) {
+func TestTrapsAtVolume(t *testing.T) {
 	traps := []string{"trap-unreachable", "trap-div0", "trap-oob", "trap-indirect", "trap-exit"}
 	if reliability.Full() {
 		traps = append(traps, "recurse") // seconds per stack overflow: full size only
@@ -274,7 +274,7 @@ func TestRow7TrapsAtVolume(t *testing.T) {
 // looping requests in flight /healthz and a healthy module keep answering;
 // after three timeouts the module is quarantined and answers DENY without
 // running.
-func TestRow8Loops(t *testing.T) {
+func TestLoopsStopAtFuel(t *testing.T) {
 	mods := []invariantModule{{"ok", "allow-one", []string{"ok.*"}}, {"loop", "loop", []string{"loop.*"}}}
 	w := newRowWorld(t, func(c *host.Config) {
 		c.QuarantineFailures = 1 << 30

@@ -58,7 +58,7 @@ func swapTo(dir string, files map[string][]byte, v string) error {
 // one version, and a request made once a reload returns sees the new
 // version. With the watcher, the time from the rename to the first answer
 // of the new version is measured.
-func TestRow13SwapsUnderLoad(t *testing.T) {
+func TestSwapsUnderLoad(t *testing.T) {
 	files := map[string][]byte{}
 	for v, f := range map[string]string{"v1": "allow-one", "v2": "deny-one"} {
 		b, err := os.ReadFile(httpapi.FixturePath(f))
@@ -169,7 +169,7 @@ func TestRow13SwapsUnderLoad(t *testing.T) {
 // Row 18: the decision log's sink blocks or fails: every decision is the
 // same as without a log, entries are dropped and counted rather than
 // queued without bound, and latency is measured with and without.
-func TestRow18DecisionLogFailure(t *testing.T) {
+func TestDecisionLogFailure(t *testing.T) {
 	buffer := reliability.Scale(64, 1024)
 	n := reliability.Scale(300, 20000)
 	items := `[` + basicItem("1", "ok.n") + `,` + basicItem("2", "deny.d") + `]`
