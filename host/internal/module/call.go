@@ -387,7 +387,7 @@ func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) erro
 	}
 	view, err := wire.ParseResponse(out, wire.DefaultJSONDepth)
 	if err != nil {
-		return callErr(KindBadOutput, "output is not a valid response: %v", err)
+		return callErr(KindBadOutput, "output is not a valid response: %w", err)
 	}
 	if view.Error != nil {
 		return callErr(KindGuestError, "%s: %s", view.Error.Code, view.Error.Message)

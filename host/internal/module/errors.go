@@ -49,6 +49,8 @@ const (
 	KindBusy
 )
 
+// String names the kind as metrics and logs show it: "trap", "timeout",
+// "bad output", "guest error", "busy", or "unknown".
 func (k Kind) String() string {
 	switch k {
 	case KindTrap:
@@ -67,11 +69,17 @@ func (k Kind) String() string {
 
 // CallError is a failed guest call.
 type CallError struct {
+	// Kind says why the call failed.
 	Kind Kind
-	Err  error
+	// Err is the cause.
+	Err error
 }
 
+// Error is the kind, a colon and the cause: "trap: ...".
 func (e *CallError) Error() string { return e.Kind.String() + ": " + e.Err.Error() }
+
+// Unwrap returns the cause, so that errors.Is finds ErrFuelExhausted and
+// the other sentinels through a CallError.
 func (e *CallError) Unwrap() error { return e.Err }
 
 func callErr(k Kind, format string, args ...any) *CallError {

@@ -140,7 +140,7 @@ func (in *instance) configure(ctx context.Context, fn api.Function, input []byte
 	}
 	var res abi.ConfigureOutput
 	if err := json.Unmarshal(out, &res); err != nil {
-		return wrapLoad("verdict_configure", callErr(KindBadOutput, "output is not JSON: %v", err))
+		return wrapLoad("verdict_configure", callErr(KindBadOutput, "output is not JSON: %w", err))
 	}
 	if res.Error != nil {
 		return &LoadError{Stage: "verdict_configure", Err: callErr(KindGuestError,
@@ -167,11 +167,18 @@ func (in *instance) describe(ctx context.Context, timeout time.Duration) (abi.De
 
 // LoadError is a failure in the load lifecycle of an instance.
 type LoadError struct {
+	// Stage is the export that failed: "verdict_configure" or
+	// "verdict_describe".
 	Stage string
-	Err   error
+	// Err is the cause, usually a *CallError.
+	Err error
 }
 
+// Error is the stage, a colon and the cause: "verdict_configure: ...".
 func (e *LoadError) Error() string { return e.Stage + ": " + e.Err.Error() }
+
+// Unwrap returns the cause, so that errors.As finds the CallError under a
+// LoadError.
 func (e *LoadError) Unwrap() error { return e.Err }
 
 func wrapLoad(stage string, err error) error { return &LoadError{Stage: stage, Err: err} }

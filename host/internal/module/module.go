@@ -152,8 +152,9 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 		slots: make(chan struct{}, opts.Instances),
 	}
 	m.buffers.New = func() any { b := make([]byte, 0, 4096); return &b }
+	// fail names the file: "FILE: " + format, its cause wrapped (%w).
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("%s: %s", src.File, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%s: "+format, append([]any{src.File}, args...)...)
 	}
 	// Metering bounds the guest's work: the rewrite charges fuel at every
 	// function entry and loop header and traps when it runs out. It runs
@@ -164,7 +165,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	// remains as a backstop that abandons a call.
 	metered, err := prepare(ctx, src.Wasm, opts.MemoryPages)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("%w", err)
 	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(opts.Cache).
@@ -180,36 +181,36 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	}()
 	m.compiled, err = compile(ctx, m.rt, metered)
 	if err != nil {
-		return nil, fail("not a valid WebAssembly module: %v", err)
+		return nil, fail("not a valid WebAssembly module: %w", err)
 	}
 	if err := m.checkImports(); err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("%w", err)
 	}
 	if err := m.checkExports(); err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("%w", err)
 	}
 	if err := m.instantiateWASI(ctx); err != nil {
-		return nil, fail("WASI: %v", err)
+		return nil, fail("WASI: %w", err)
 	}
 	if err := m.instantiateHostModule(ctx); err != nil {
-		return nil, fail("host module: %v", err)
+		return nil, fail("host module: %w", err)
 	}
 	inst, err := m.newInstance(ctx)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("%w", err)
 	}
 	inst.start(m.opts.Fuel * LoadFuelFactor)
 	desc, err := inst.describe(ctx, m.opts.LoadTimeout)
 	if err != nil {
 		inst.close(ctx)
-		return nil, fail("%v", err)
+		return nil, fail("%w", err)
 	}
 	if src.Claims != nil {
 		desc.Claims = src.Claims
 	}
 	if m.claims, err = claims.Compile(desc.Claims); err != nil {
 		inst.close(ctx)
-		return nil, fail("verdict_describe: %v", err)
+		return nil, fail("verdict_describe: %w", err)
 	}
 	m.desc = desc
 	m.idle <- inst
@@ -219,7 +220,7 @@ func Load(ctx context.Context, src Source, opts Options) (_ *Module, err error) 
 	for i := 1; i < opts.Instances; i++ {
 		more, err := m.newInstance(ctx)
 		if err != nil {
-			return nil, fail("instance %d: %v", i+1, err)
+			return nil, fail("instance %d: %w", i+1, err)
 		}
 		m.idle <- more
 	}
@@ -399,7 +400,7 @@ func signature(f api.FunctionDefinition) string { return fmtSig(f.ParamTypes(), 
 func parseDescription(out []byte) (abi.Description, error) {
 	var d abi.Description
 	if err := json.Unmarshal(out, &d); err != nil {
-		return d, fmt.Errorf("verdict_describe: output is not a description: %v", err)
+		return d, fmt.Errorf("verdict_describe: output is not a description: %w", err)
 	}
 	major, _, _ := strings.Cut(d.ABI, ".")
 	if major != "1" {
