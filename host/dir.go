@@ -65,20 +65,43 @@ func readSource(root *os.Root, dir string, e entry) (wasm, configure []byte, err
 	if err != nil {
 		return nil, nil, err
 	}
-	in := abi.ConfigureInput{Files: map[string]string{}}
-	in.Settings, err = readSettings(root, dir, e.name)
+	configure, err = readConfigure(root, dir, e)
 	if err != nil {
 		return nil, nil, err
+	}
+	return wasm, configure, nil
+}
+
+// checkModuleFile refuses the module file of e when readSource would: when
+// it is not a regular file inside root, or is over its size limit. It
+// opens the file without reading it, for Inspect, which has its bytes.
+func checkModuleFile(root *os.Root, dir string, e entry) error {
+	f, _, err := openBounded(root, dir, e.name+".wasm", maxModuleBytes)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// readConfigure builds the verdict_configure input of e: its settings
+// (see readSettings) and the files of its sidecar directory (see
+// readSidecar).
+func readConfigure(root *os.Root, dir string, e entry) ([]byte, error) {
+	in := abi.ConfigureInput{Files: map[string]string{}}
+	var err error
+	in.Settings, err = readSettings(root, dir, e.name)
+	if err != nil {
+		return nil, err
 	}
 	in.Files, err = readSidecar(root, dir, e.name+".d")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	configure, err = json.Marshal(in)
+	configure, err := json.Marshal(in)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: settings: %w", e.file, err)
+		return nil, fmt.Errorf("%s: settings: %w", e.file, err)
 	}
-	return wasm, configure, nil
+	return configure, nil
 }
 
 // openInside opens name (relative to the policy directory root) for
@@ -147,15 +170,12 @@ func fileKind(m fs.FileMode) string {
 // by max+1 bytes whatever stat said, since a file can grow while it is read
 // and some files (those of /proc, for one) report a size of 0.
 func readBounded(root *os.Root, dir, name string, max int64) ([]byte, error) {
-	f, st, err := openInside(root, dir, name, false)
+	f, st, err := openBounded(root, dir, name, max)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	path := filepath.Join(dir, name)
-	if st.Size() > max {
-		return nil, fmt.Errorf("%s: %w: %d bytes is over the limit of %d", path, ErrRefusedFile, st.Size(), max)
-	}
 	if hook := testHookRead.Load(); hook != nil {
 		(*hook)(path)
 	}
@@ -167,6 +187,20 @@ func readBounded(root *os.Root, dir, name string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w: more than the limit of %d bytes", path, ErrRefusedFile, max)
 	}
 	return buf.Bytes(), nil
+}
+
+// openBounded opens the regular file name inside root (see openInside) and
+// refuses it when it holds more than max bytes.
+func openBounded(root *os.Root, dir, name string, max int64) (*os.File, fs.FileInfo, error) {
+	f, st, err := openInside(root, dir, name, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Size() > max {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("%s: %w: %d bytes is over the limit of %d", filepath.Join(dir, name), ErrRefusedFile, st.Size(), max)
+	}
+	return f, st, nil
 }
 
 // testHookRead, when set by a test, runs before each file is read: it

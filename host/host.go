@@ -497,8 +497,7 @@ func (h *Host) loadOne(ctx context.Context, root *os.Root, dir string, e entry, 
 	if prev != nil && prev.key == key {
 		return prev, nil
 	}
-	m, err := module.Load(ctx, module.Source{Name: e.name, File: e.file, Wasm: wasm,
-		Configure: configure, Claims: h.cfg.Claims[e.name]}, h.opts)
+	m, err := h.loadModule(ctx, e, wasm, configure)
 	if err != nil {
 		return nil, err
 	}
@@ -506,6 +505,13 @@ func (h *Host) loadOne(ctx context.Context, root *os.Root, dir string, e entry, 
 	h.log.Info("module loaded", "module", m.Name(), "file", m.File(), "claims", m.Claims().Patterns(),
 		"sdk", d.SDK, "version", d.Version, "sha256", m.SHA256(), "sealed", sealed)
 	return &handle{m: m, key: key, sealed: sealed}, nil
+}
+
+// loadModule loads the module of e from its bytes and verdict_configure
+// input, with the claims the configuration gives it, if any.
+func (h *Host) loadModule(ctx context.Context, e entry, wasm, configure []byte) (*module.Module, error) {
+	return module.Load(ctx, module.Source{Name: e.name, File: e.file, Wasm: wasm,
+		Configure: configure, Claims: h.cfg.Claims[e.name]}, h.opts)
 }
 
 // Decide answers a batch for principal p. It fails only with ErrNoSnapshot

@@ -365,13 +365,6 @@ func (m *Module) discard(ctx context.Context, inst *instance) {
 	inst.close(ctx)
 }
 
-func (m *Module) flushStdio(inst *instance) {
-	out, dropped := inst.stdio.take()
-	if len(out) > 0 || dropped > 0 {
-		m.opts.Log.Info("guest output", "module", m.name, "output", string(out), "droppedBytes", dropped)
-	}
-}
-
 // decode parses a guest's output into answers for items; answers for items
 // the output gets wrong are DENY with a reason. A whole-batch failure (not
 // JSON, an error envelope) is returned as an error.
