@@ -13,19 +13,6 @@ import (
 	"github.com/verdictpdp/verdict/host/internal/module"
 )
 
-// Combine names a combining algorithm for the answers of several modules.
-type Combine string
-
-// The combining algorithms of DESIGN §4.
-const (
-	// DenyOverrides: any DENY wins; else CONDITIONAL (allOf); else ALLOW.
-	DenyOverrides Combine = "deny-overrides"
-	// PermitOverrides: any ALLOW wins; else CONDITIONAL (anyOf); else DENY.
-	PermitOverrides Combine = "permit-overrides"
-	// FirstApplicable: the first answer that is not ABSTAIN, in file-name order.
-	FirstApplicable Combine = "first-applicable"
-)
-
 // Config configures a Host. Build it with DefaultConfig and change what you
 // need; zero values are not defaults, and Validate refuses them.
 type Config struct {

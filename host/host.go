@@ -548,7 +548,7 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 	}
 	out := &Decisions{Generation: s.gen, Items: make([]Decision, len(qs))}
 	for i := range qs {
-		a := combine.Combine(combine.Algorithm(h.cfg.Combine), votes[i], h.cfg.Default)
+		a := combine.Combine(h.cfg.Combine, votes[i], h.cfg.Default)
 		d := Decision{Result: a.Result, PluginID: a.PluginID, ResourceType: a.ResourceType,
 			Conditions: a.Conditions, Reason: a.Reason}
 		if len(votes[i]) > 0 {
