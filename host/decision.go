@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/internal/module"
 )
 
 // Query is one question put to the host: a permission and, optionally, the
@@ -71,22 +72,13 @@ type PolicyStatus struct {
 	Counters Counters  `json:"counters"`
 }
 
-// Counters count what happened to a module's calls since it loaded.
-type Counters struct {
-	Calls     uint64 `json:"calls"`
-	Items     uint64 `json:"items"`
-	Traps     uint64 `json:"traps"`
-	Timeouts  uint64 `json:"timeouts"`
-	BadOutput uint64 `json:"badOutput"`
-	Denied    uint64 `json:"deniedByFailure"`
-	Discarded uint64 `json:"instancesDiscarded"`
-	Stuck     int64  `json:"stuckCalls"`
-	LogDrops  uint64 `json:"logBytesDropped"`
-	// Quarantines counts how often the module was quarantined.
-	Quarantines uint64 `json:"quarantines"`
-	// Instances is how many instances wait in the module's pool.
-	Instances int `json:"idleInstances"`
-}
+// Counters count what happened to a module's calls since it loaded: calls
+// and items, traps, timeouts, unusable outputs, items denied by a failure,
+// discarded instances, stuck calls, dropped log bytes, quarantines and idle
+// instances. It is the type the module loader counts in, so the counters
+// are defined once; each field's meaning is documented there
+// (host/internal/module/counters.go).
+type Counters = module.Counters
 
 func sortPolicies(ps []PolicyStatus) {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].File < ps[j].File })

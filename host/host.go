@@ -599,13 +599,10 @@ func (h *Host) Status() Status {
 	for _, hd := range s.modules {
 		m := hd.m
 		serving[m.Name()] = true
-		c := m.Counters()
 		ps := PolicyStatus{
 			Name: m.Name(), File: m.File(), SHA256: m.SHA256(), Sealed: hd.sealed, ABI: m.Description().ABI,
 			Claims: m.Claims().Patterns(), Status: StatusOK, LoadedAt: m.LoadedAt(),
-			Counters: Counters{Calls: c.Calls, Items: c.Items, Traps: c.Traps, Timeouts: c.Timeouts,
-				BadOutput: c.BadOutput + c.GuestErrors, Denied: c.Denied, Discarded: c.Discarded,
-				Stuck: c.Stuck, LogDrops: c.LogDrops, Quarantines: c.Quarantines, Instances: c.Idle},
+			Counters: m.Counters(),
 		}
 		if q, since := m.Quarantined(); q {
 			ps.Status = StatusQuarantined

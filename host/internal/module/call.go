@@ -5,43 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/internal/wire"
 )
-
-type counters struct {
-	calls, items, traps, timeouts, badOutput, guestErrors, denied, discarded, logDrops, quarantines atomic.Uint64
-	stuck                                                                                           atomic.Int64
-}
-
-// Counters is a snapshot of a module's counters.
-type Counters struct {
-	Calls, Items, Traps, Timeouts, BadOutput, GuestErrors, Denied, Discarded, LogDrops, Quarantines uint64
-	// Stuck is the number of calls abandoned at their deadline that have not
-	// returned yet; each holds an instance slot.
-	Stuck int64
-	// Idle is the number of instances waiting in the pool.
-	Idle int
-}
-
-// Counters returns the module's counters.
-func (m *Module) Counters() Counters {
-	c := &m.count
-	return Counters{
-		Calls: c.calls.Load(), Items: c.items.Load(), Traps: c.traps.Load(),
-		Timeouts: c.timeouts.Load(), BadOutput: c.badOutput.Load(), GuestErrors: c.guestErrors.Load(),
-		Denied: c.denied.Load(), Discarded: c.discarded.Load(), LogDrops: c.logDrops.Load(),
-		Quarantines: c.quarantines.Load(), Idle: len(m.idle),
-		Stuck: c.stuck.Load(),
-	}
-}
-
-// Saturated reports whether stuck calls hold every instance slot.
-func (m *Module) Saturated() bool { return m.count.stuck.Load() >= int64(m.opts.Instances) }
 
 // Evaluate asks the module about items for principal p in one guest call and
 // returns one answer per item, in order. It sets each item's ID to its index
