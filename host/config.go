@@ -3,11 +3,14 @@ package host
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/internal/module"
@@ -264,4 +267,36 @@ func (c Config) callBudget(items, inputBytes int) module.Budget {
 		timeout = time.Duration(float64(c.CallTimeout) * scale)
 	}
 	return module.Budget{Fuel: fuel, Timeout: timeout, Sized: size > c.Fuel}
+}
+
+// moduleOptions are the module loader's options for c, with the host's
+// compilation cache, logger and call observer (nil for none). Most fields
+// are c's as they are; the loader also gets what c implies: the memory limit
+// in pages, MaxCallFuel as its flat budget, callBudget to size each call,
+// and the host-wide slots of ConcurrentCalls.
+func (c Config) moduleOptions(cache wazero.CompilationCache, log *slog.Logger, observer CallObserver) module.Options {
+	opts := module.Options{
+		Cache:              cache,
+		MemoryPages:        uint32(c.MemoryMiB) * 16,
+		CallTimeout:        c.CallTimeout,
+		LoadTimeout:        c.LoadTimeout,
+		Fuel:               c.MaxCallFuel(),
+		Budget:             c.callBudget,
+		Calls:              make(chan struct{}, c.ConcurrentCalls),
+		OutputBytes:        c.OutputBytes,
+		OutputBytesPerItem: c.OutputBytesPerItem,
+		Instances:          c.Instances,
+		StdioBytes:         c.StdioBytes,
+		LogBytes:           c.LogBytes,
+		LogMessages:        c.LogMessages,
+		LogBytesPerCall:    c.LogBytesPerCall,
+		RandomBytes:        c.RandomBytes,
+		QuarantineFailures: c.QuarantineFailures,
+		QuarantineWindow:   c.QuarantineWindow,
+		Log:                log,
+	}
+	if observer != nil {
+		opts.Observe = observer.ObserveCall
+	}
+	return opts
 }

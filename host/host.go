@@ -81,39 +81,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Ho
 	for _, o := range opts {
 		o(h)
 	}
-	h.cache = wazero.NewCompilationCache()
-	if cfg.CacheDir != "" {
-		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
-		if err != nil {
-			log.Warn("compilation cache directory is not usable; compiling in memory", "dir", cfg.CacheDir, "error", err)
-		} else {
-			h.cache = c
-		}
-	}
-	h.opts = module.Options{
-		Cache:              h.cache,
-		MemoryPages:        uint32(cfg.MemoryMiB) * 16,
-		CallTimeout:        cfg.CallTimeout,
-		LoadTimeout:        cfg.LoadTimeout,
-		Fuel:               cfg.MaxCallFuel(),
-		Budget:             cfg.callBudget,
-		Calls:              make(chan struct{}, cfg.ConcurrentCalls),
-		OutputBytes:        cfg.OutputBytes,
-		OutputBytesPerItem: cfg.OutputBytesPerItem,
-		Instances:          cfg.Instances,
-		StdioBytes:         cfg.StdioBytes,
-		LogBytes:           cfg.LogBytes,
-		LogMessages:        cfg.LogMessages,
-		LogBytesPerCall:    cfg.LogBytesPerCall,
-		RandomBytes:        cfg.RandomBytes,
-		QuarantineFailures: cfg.QuarantineFailures,
-		QuarantineWindow:   cfg.QuarantineWindow,
-		Log:                log,
-	}
-	if h.observer != nil {
-		h.opts.Observe = h.observer.ObserveCall
-	}
+	h.cache = compilationCache(cfg.CacheDir, log)
+	h.opts = cfg.moduleOptions(h.cache, log, h.observer)
 	return h, nil
+}
+
+// compilationCache is wazero's compilation cache in dir, or in memory when
+// dir is empty or not usable (which it logs).
+func compilationCache(dir string, log *slog.Logger) wazero.CompilationCache {
+	if dir == "" {
+		return wazero.NewCompilationCache()
+	}
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		log.Warn("compilation cache directory is not usable; compiling in memory", "dir", dir, "error", err)
+		return wazero.NewCompilationCache()
+	}
+	return c
 }
 
 // handle is a loaded module shared by the snapshots that hold it. It

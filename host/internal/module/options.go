@@ -8,7 +8,8 @@ import (
 )
 
 // Options are the limits and shared resources for loading modules. All
-// fields are required; the host fills them from its validated Config.
+// fields are required; the host fills them from its validated Config
+// (host/config.go, moduleOptions), which documents each limit's default.
 type Options struct {
 	// Cache is the compilation cache shared by every module's runtime.
 	Cache wazero.CompilationCache
