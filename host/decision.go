@@ -1,11 +1,10 @@
 package host
 
 import (
-	"sort"
-	"time"
+	"context"
 
 	"github.com/verdictpdp/verdict/abi"
-	"github.com/verdictpdp/verdict/host/internal/module"
+	"github.com/verdictpdp/verdict/host/internal/combine"
 )
 
 // Query is one question put to the host: a permission and, optionally, the
@@ -42,44 +41,72 @@ type Decisions struct {
 	Items      []Decision
 }
 
-// Module statuses as shown by Status.
-const (
-	StatusOK          = "OK"
-	StatusError       = "ERROR"
-	StatusQuarantined = "QUARANTINED"
-)
-
-// Status describes the active snapshot and every module the host knows of.
-type Status struct {
-	// Generation counts the snapshots activated so far (0: none yet).
-	Generation uint64         `json:"generation"`
-	Policies   []PolicyStatus `json:"policies"`
-	// LoadFailures counts module loads that failed since the host started.
-	LoadFailures uint64 `json:"loadFailures"`
+// Decide answers a batch for principal p. It fails only with ErrNoSnapshot
+// or ErrClosed; every module failure becomes a DENY with a reason.
+func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisions, error) {
+	s, err := h.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer s.release()
+	votes := make([][]combine.Vote, len(qs))
+	idx := make([]int, 0, len(qs))
+	items := make([]abi.Item, 0, len(qs))
+	for _, hd := range s.modules {
+		m := hd.m
+		idx, items = idx[:0], items[:0]
+		set := m.Claims()
+		for i := range qs {
+			if set.Match(qs[i].Permission.Name) {
+				idx = append(idx, i)
+				items = append(items, abi.Item{Permission: qs[i].Permission, ResourceRef: qs[i].ResourceRef})
+			}
+		}
+		if len(items) == 0 {
+			continue
+		}
+		for start, end := 0, 0; start < len(items); start = end {
+			end = h.callEnd(items, start)
+			answers := m.Evaluate(ctx, p, items[start:end])
+			for k, i := range idx[start:end] {
+				votes[i] = append(votes[i], combine.Vote{Module: m.Name(), Answer: answers[k]})
+			}
+		}
+	}
+	out := &Decisions{Generation: s.gen, Items: make([]Decision, len(qs))}
+	for i := range qs {
+		a := combine.Combine(h.cfg.Combine, votes[i], h.cfg.Default)
+		d := Decision{Result: a.Result, PluginID: a.PluginID, ResourceType: a.ResourceType,
+			Conditions: a.Conditions, Reason: a.Reason}
+		if len(votes[i]) > 0 {
+			d.Answers = make([]ModuleAnswer, len(votes[i]))
+			for k, v := range votes[i] {
+				d.Answers[k] = ModuleAnswer{Module: v.Module, Result: v.Answer.Result, Reason: v.Answer.Reason}
+			}
+		}
+		out.Items[i] = d
+	}
+	return out, nil
 }
 
-// PolicyStatus describes one module file.
-type PolicyStatus struct {
-	Name     string    `json:"name"`
-	File     string    `json:"file"`
-	SHA256   string    `json:"sha256"`
-	Sealed   bool      `json:"sealed"`
-	ABI      string    `json:"abi"`
-	Claims   []string  `json:"claims"`
-	Status   string    `json:"status"`
-	Message  string    `json:"message,omitempty"`
-	LoadedAt time.Time `json:"loadedAt,omitzero"`
-	Counters Counters  `json:"counters"`
-}
-
-// Counters count what happened to a module's calls since it loaded: calls
-// and items, traps, timeouts, unusable outputs, items denied by a failure,
-// discarded instances, stuck calls, dropped log bytes, quarantines and idle
-// instances. It is the type the module loader counts in, so the counters
-// are defined once; each field's meaning is documented there
-// (host/internal/module/counters.go).
-type Counters = module.Counters
-
-func sortPolicies(ps []PolicyStatus) {
-	sort.Slice(ps, func(i, j int) bool { return ps[i].File < ps[j].File })
+// callEnd returns the end of the call that starts at items[start]: at most
+// ItemsPerCall items and, but for a single larger item, about
+// InputBytesPerCall bytes of input (estimated from the item's strings; JSON
+// escapes can make the input larger, and the call's budget then grows with
+// it, up to MaxCallFuel).
+func (h *Host) callEnd(items []abi.Item, start int) int {
+	end, size := start, 0
+	for end < len(items) && end-start < h.cfg.ItemsPerCall {
+		it := &items[end]
+		n := 96 + len(it.Permission.Name) + len(it.Permission.ResourceType) + len(it.Permission.Attributes.Action)
+		if it.ResourceRef != nil {
+			n += len(*it.ResourceRef)
+		}
+		if end > start && size+n > h.cfg.InputBytesPerCall {
+			break
+		}
+		size += n
+		end++
+	}
+	return end
 }
