@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/host/internal/claims"
 	"github.com/verdictpdp/verdict/host/internal/combine"
 )
 
@@ -49,22 +50,24 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 		return nil, err
 	}
 	defer s.release()
-	votes := make([][]combine.Vote, len(qs))
+	votes := make([][]combine.Vote, len(qs)) // on the stack for small batches
+	h.vote(ctx, s, p, qs, votes)
+	out := &Decisions{Generation: s.gen, Items: make([]Decision, len(qs))}
+	for i := range qs {
+		out.Items[i] = h.settle(votes[i])
+	}
+	return out, nil
+}
+
+// vote asks each module of s about the queries it claims, in calls of at
+// most ItemsPerCall items (see callEnd), and appends to votes[i] the votes
+// for qs[i], in file-name order.
+func (h *Host) vote(ctx context.Context, s *snapshot, p abi.Principal, qs []Query, votes [][]combine.Vote) {
 	idx := make([]int, 0, len(qs))
 	items := make([]abi.Item, 0, len(qs))
 	for _, hd := range s.modules {
 		m := hd.m
-		idx, items = idx[:0], items[:0]
-		set := m.Claims()
-		for i := range qs {
-			if set.Match(qs[i].Permission.Name) {
-				idx = append(idx, i)
-				items = append(items, abi.Item{Permission: qs[i].Permission, ResourceRef: qs[i].ResourceRef})
-			}
-		}
-		if len(items) == 0 {
-			continue
-		}
+		idx, items = claimed(m.Claims(), qs, idx[:0], items[:0])
 		for start, end := 0, 0; start < len(items); start = end {
 			end = h.callEnd(items, start)
 			answers := m.Evaluate(ctx, p, items[start:end])
@@ -73,20 +76,33 @@ func (h *Host) Decide(ctx context.Context, p abi.Principal, qs []Query) (*Decisi
 			}
 		}
 	}
-	out := &Decisions{Generation: s.gen, Items: make([]Decision, len(qs))}
+}
+
+// claimed appends to idx and items the index and the item of each query
+// that set claims.
+func claimed(set claims.Set, qs []Query, idx []int, items []abi.Item) ([]int, []abi.Item) {
 	for i := range qs {
-		a := combine.Combine(h.cfg.Combine, votes[i], h.cfg.Default)
-		d := Decision{Result: a.Result, PluginID: a.PluginID, ResourceType: a.ResourceType,
-			Conditions: a.Conditions, Reason: a.Reason}
-		if len(votes[i]) > 0 {
-			d.Answers = make([]ModuleAnswer, len(votes[i]))
-			for k, v := range votes[i] {
-				d.Answers[k] = ModuleAnswer{Module: v.Module, Result: v.Answer.Result, Reason: v.Answer.Reason}
-			}
+		if set.Match(qs[i].Permission.Name) {
+			idx = append(idx, i)
+			items = append(items, abi.Item{Permission: qs[i].Permission, ResourceRef: qs[i].ResourceRef})
 		}
-		out.Items[i] = d
 	}
-	return out, nil
+	return idx, items
+}
+
+// settle combines one query's votes into its decision, with each module's
+// answer.
+func (h *Host) settle(votes []combine.Vote) Decision {
+	a := combine.Combine(h.cfg.Combine, votes, h.cfg.Default)
+	d := Decision{Result: a.Result, PluginID: a.PluginID, ResourceType: a.ResourceType,
+		Conditions: a.Conditions, Reason: a.Reason}
+	if len(votes) > 0 {
+		d.Answers = make([]ModuleAnswer, len(votes))
+		for k, v := range votes {
+			d.Answers[k] = ModuleAnswer{Module: v.Module, Result: v.Answer.Result, Reason: v.Answer.Reason}
+		}
+	}
+	return d
 }
 
 // callEnd returns the end of the call that starts at items[start]: at most
