@@ -19,7 +19,8 @@ import (
 	"github.com/verdictpdp/verdict/abi"
 )
 
-// Limits of a module's sidecar directory (DESIGN §14).
+// Limits of a module's sidecar directory (DESIGN.md, "Sidecar files and
+// their limits").
 const (
 	maxSidecarFiles = 64
 	maxSidecarBytes = 8 << 20
