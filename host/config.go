@@ -3,27 +3,16 @@ package host
 import (
 	"errors"
 	"fmt"
-	"math"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
+	"github.com/tetratelabs/wazero"
+
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/internal/module"
-)
-
-// Combine names a combining algorithm for the answers of several modules.
-type Combine string
-
-// The combining algorithms of DESIGN §4.
-const (
-	// DenyOverrides: any DENY wins; else CONDITIONAL (allOf); else ALLOW.
-	DenyOverrides Combine = "deny-overrides"
-	// PermitOverrides: any ALLOW wins; else CONDITIONAL (anyOf); else DENY.
-	PermitOverrides Combine = "permit-overrides"
-	// FirstApplicable: the first answer that is not ABSTAIN, in file-name order.
-	FirstApplicable Combine = "first-applicable"
 )
 
 // Config configures a Host. Build it with DefaultConfig and change what you
@@ -236,45 +225,34 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// addSat adds non-negative a and b, saturating at the largest int64.
-func addSat(a, b int64) int64 {
-	if a > math.MaxInt64-b {
-		return math.MaxInt64
+// moduleOptions are the module loader's options for c, with the host's
+// compilation cache, logger and call observer (nil for none). Most fields
+// are c's as they are; the loader also gets what c implies: the memory limit
+// in pages, MaxCallFuel as its flat budget, callBudget to size each call,
+// and the host-wide slots of ConcurrentCalls.
+func (c Config) moduleOptions(cache wazero.CompilationCache, log *slog.Logger, observer CallObserver) module.Options {
+	opts := module.Options{
+		Cache:              cache,
+		MemoryPages:        uint32(c.MemoryMiB) * 16,
+		CallTimeout:        c.CallTimeout,
+		LoadTimeout:        c.LoadTimeout,
+		Fuel:               c.MaxCallFuel(),
+		Budget:             c.callBudget,
+		Calls:              make(chan struct{}, c.ConcurrentCalls),
+		OutputBytes:        c.OutputBytes,
+		OutputBytesPerItem: c.OutputBytesPerItem,
+		Instances:          c.Instances,
+		StdioBytes:         c.StdioBytes,
+		LogBytes:           c.LogBytes,
+		LogMessages:        c.LogMessages,
+		LogBytesPerCall:    c.LogBytesPerCall,
+		RandomBytes:        c.RandomBytes,
+		QuarantineFailures: c.QuarantineFailures,
+		QuarantineWindow:   c.QuarantineWindow,
+		Log:                log,
 	}
-	return a + b
-}
-
-// mulSat multiplies non-negative a and b, saturating at the largest int64.
-func mulSat(a, b int64) int64 {
-	if a != 0 && b > math.MaxInt64/a {
-		return math.MaxInt64
+	if observer != nil {
+		opts.Observe = observer.ObserveCall
 	}
-	return a * b
-}
-
-// MaxCallFuel is the most fuel one guest call gets: Fuel + ItemsPerCall ×
-// FuelPerItem + InputBytesPerCall × FuelPerInputByte (148.6 million by
-// default). It bounds how long any call runs, hence how long a garbage
-// collection's stop-the-world can wait for the guests running (about 100
-// ms by default on a 2-core machine: README "Reliability", row 9). Load
-// stages get module.LoadFuelFactor times as much.
-func (c Config) MaxCallFuel() int64 {
-	return addSat(c.Fuel, addSat(mulSat(int64(c.ItemsPerCall), c.FuelPerItem),
-		mulSat(int64(c.InputBytesPerCall), c.FuelPerInputByte)))
-}
-
-// callBudget is the budget of a call of items items and inputBytes bytes of
-// input: Fuel plus what its size earns, at most MaxCallFuel, and a
-// wall-clock backstop of CallTimeout scaled as its fuel is. The call is
-// sized when its size earned more than Fuel: a trap or running out of fuel
-// is then explained by the size of the request, not held against the
-// module (README "Reliability", row 19).
-func (c Config) callBudget(items, inputBytes int) module.Budget {
-	size := addSat(mulSat(int64(items), c.FuelPerItem), mulSat(int64(inputBytes), c.FuelPerInputByte))
-	fuel := min(addSat(c.Fuel, size), c.MaxCallFuel())
-	timeout := c.CallTimeout
-	if scale := float64(fuel) / float64(c.Fuel); scale > 1 {
-		timeout = time.Duration(float64(c.CallTimeout) * scale)
-	}
-	return module.Budget{Fuel: fuel, Timeout: timeout, Sized: size > c.Fuel}
+	return opts
 }

@@ -124,7 +124,7 @@ func TestShippedModulesAnswerEveryItem(t *testing.T) {
 			}
 			cnt := m.Counters()
 			require.Zero(t, cnt.Denied, "answers denied by a failure")
-			require.Zero(t, cnt.Traps+cnt.Timeouts+cnt.BadOutput+cnt.GuestErrors, "failed calls")
+			require.Zero(t, cnt.Traps+cnt.Timeouts+cnt.BadOutput, "failed calls (BadOutput counts error envelopes too)")
 		})
 	}
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // testCacheDir is one compilation cache shared by every test package, so
-// that modules compile once per machine (DESIGN §14).
+// that modules compile once per machine (DESIGN.md, "One compilation cache
+// for every test package").
 func testCacheDir() string { return filepath.Join(os.TempDir(), "verdict-test-cache") }
 
 func testConfig() Config {

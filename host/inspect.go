@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"errors"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/host/internal/module"
@@ -44,13 +40,10 @@ type Inspection struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Import is one imported function and whether the host allows it.
-type Import struct {
-	Module    string `json:"module"`
-	Name      string `json:"name"`
-	Signature string `json:"signature"`
-	Allowed   bool   `json:"allowed"`
-}
+// Import is one imported function of a module file, as Inspect reports it:
+// its module, name and signature, and whether the host allows it (the same
+// allow-list the loader applies, whose type this is).
+type Import = module.Import
 
 // Inspect examines a module file the way the host would load it, with the
 // settings file and sidecar directory beside it, and reports what it found.
@@ -65,87 +58,73 @@ func Inspect(ctx context.Context, cfg Config, file string) Inspection {
 	in.Size = len(wasm)
 	sum := sha256.Sum256(wasm)
 	in.SHA256 = hex.EncodeToString(sum[:])
-	in.Sealed, err = abi.CheckSeal(wasm)
-	if err != nil {
-		in.SealError = err.Error()
-	} else if !in.Sealed && cfg.RequireSeal {
-		in.SealError = "not sealed, and requireSeal is set"
-	}
+	in.Sealed, in.SealError = inspectSeal(wasm, cfg.RequireSeal)
 	h, err := New(ctx, cfg, nil)
 	if err != nil {
 		in.Error = err.Error()
 		return in
 	}
 	defer h.Close(ctx)
-
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
-		WithCompilationCache(h.cache).WithCoreFeatures(api.CoreFeaturesV2).
-		WithMemoryLimitPages(uint32(cfg.MemoryMiB)*16))
-	defer rt.Close(ctx)
-	start := time.Now()
-	compiled, err := rt.CompileModule(ctx, wasm)
-	in.CompileTime = time.Since(start)
-	if err != nil {
-		in.Error = fmt.Sprintf("not a valid WebAssembly module: %v", err)
-		return in
-	}
-	for name, f := range compiled.ExportedFunctions() {
-		in.Exports = append(in.Exports, name+" "+sig(f))
-		if name == abi.MarkerExport {
-			in.ABI = "v1"
-		}
-	}
-	for name := range compiled.ExportedMemories() {
-		in.Exports = append(in.Exports, name+" (memory)")
-	}
-	sort.Strings(in.Exports)
-	for _, f := range compiled.ImportedFunctions() {
-		mod, name, _ := f.Import()
-		in.Imports = append(in.Imports, Import{Module: mod, Name: name, Signature: sig(f),
-			Allowed: mod == abi.WASIModule || mod == abi.HostModule && name == abi.LogImport})
-	}
-	for _, m := range compiled.ExportedMemories() {
-		in.MemoryPages = m.Min()
-	}
-
-	dir := filepath.Dir(file)
-	e := entry{name: strings.TrimSuffix(filepath.Base(file), ".wasm"), file: file}
-	root, err := os.OpenRoot(dir)
+	iface, err := module.Inspect(ctx, wasm, h.opts)
+	in.CompileTime = iface.CompileTime
 	if err != nil {
 		in.Error = err.Error()
 		return in
 	}
-	defer root.Close()
-	_, configure, err := readSource(root, dir, e)
+	in.Exports, in.Imports, in.MemoryPages = iface.Exports, iface.Imports, iface.MemoryPages
+	if iface.Marker {
+		in.ABI = "v1"
+	}
+	in.Description, err = h.inspectLoad(ctx, file, wasm, in.SealError)
 	if err != nil {
 		in.Error = err.Error()
 		return in
 	}
-	if in.SealError != "" {
-		in.Error = in.SealError
-		return in
-	}
-	m, err := module.Load(ctx, module.Source{Name: e.name, File: file, Wasm: wasm, Configure: configure,
-		Claims: cfg.Claims[e.name]}, h.opts)
-	if err != nil {
-		in.Error = err.Error()
-		return in
-	}
-	defer m.Close(ctx)
-	d := m.Description()
-	d.Claims = m.Claims().Patterns()
-	in.Description = &d
 	in.Loads = true
 	return in
 }
 
-func sig(f api.FunctionDefinition) string {
-	names := func(ts []api.ValueType) string {
-		s := make([]string, len(ts))
-		for i, t := range ts {
-			s[i] = api.ValueTypeName(t)
-		}
-		return "(" + strings.Join(s, ", ") + ")"
+// inspectSeal is what Inspect says of wasm's seal: whether it has one, and
+// why the seal, or the lack of one with requireSeal, refuses it.
+func inspectSeal(wasm []byte, requireSeal bool) (sealed bool, refused string) {
+	sealed, err := abi.CheckSeal(wasm)
+	switch {
+	case err != nil:
+		return sealed, err.Error()
+	case !sealed && requireSeal:
+		return sealed, "not sealed, and requireSeal is set"
 	}
-	return names(f.ParamTypes()) + " -> " + names(f.ResultTypes())
+	return sealed, ""
+}
+
+// inspectLoad loads file, whose bytes are wasm, as LoadDir would, with the
+// settings file and sidecar directory beside it, and returns its
+// description and claims. sealError, when not empty, refuses it once its
+// settings are read.
+func (h *Host) inspectLoad(ctx context.Context, file string, wasm []byte, sealError string) (*abi.Description, error) {
+	dir := filepath.Dir(file)
+	e := entry{name: strings.TrimSuffix(filepath.Base(file), ".wasm"), file: file}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	if err := checkModuleFile(root, dir, e); err != nil {
+		return nil, err
+	}
+	configure, err := readConfigure(root, dir, e)
+	if err != nil {
+		return nil, err
+	}
+	if sealError != "" {
+		return nil, errors.New(sealError)
+	}
+	m, err := h.loadModule(ctx, e, wasm, configure)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close(ctx)
+	d := m.Description()
+	d.Claims = m.Claims().Patterns()
+	return &d, nil
 }

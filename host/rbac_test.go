@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/testing/rbactable"
 )
 
 // The RBAC decision table lives with the policy, in
@@ -21,44 +21,6 @@ import (
 // the guest call and combining.
 const rbacTestdata = "../policies/rbac/testdata"
 
-type rbacTable struct {
-	Setups map[string]struct {
-		Settings json.RawMessage   `json:"settings"`
-		Files    map[string]string `json:"files"`
-	} `json:"setups"`
-	Cases    []rbacCase `json:"cases"`
-	Refusals []struct {
-		Name     string            `json:"name"`
-		Settings json.RawMessage   `json:"settings"`
-		Files    map[string]string `json:"files"`
-		Error    string            `json:"error"`
-	} `json:"refusals"`
-}
-
-type rbacCase struct {
-	Name       string          `json:"name"`
-	Setup      string          `json:"setup"`
-	User       string          `json:"user"`
-	Refs       *[]string       `json:"refs"`
-	Principal  json.RawMessage `json:"principal"`
-	Perm       string          `json:"perm"`
-	RT         string          `json:"rt"`
-	Action     string          `json:"action"`
-	Result     string          `json:"result"`
-	Reason     string          `json:"reason"`
-	PluginID   string          `json:"pluginId"`
-	Conditions json.RawMessage `json:"conditions"`
-}
-
-func loadRBACTable(t testing.TB) rbacTable {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(rbacTestdata, "cases.json"))
-	require.NoError(t, err)
-	var tb rbacTable
-	require.NoError(t, json.Unmarshal(b, &tb))
-	return tb
-}
-
 // rbacDir makes a policy directory: rbac.wasm, rbac.json (unless settings
 // is null) and rbac.d/ with the files ("=text" literal, else a testdata
 // file).
@@ -67,22 +29,7 @@ func rbacDir(t testing.TB, settings json.RawMessage, files map[string]string) st
 	dir := t.TempDir()
 	wasm, err := os.ReadFile(guest(t, "policies/rbac.wasm"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "rbac.wasm"), wasm, 0o644))
-	if len(settings) > 0 && string(settings) != "null" {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "rbac.json"), settings, 0o644))
-	}
-	if len(files) > 0 {
-		require.NoError(t, os.Mkdir(filepath.Join(dir, "rbac.d"), 0o755))
-	}
-	for name, src := range files {
-		text, literal := strings.CutPrefix(src, "=")
-		if !literal {
-			b, err := os.ReadFile(filepath.Join(rbacTestdata, src))
-			require.NoError(t, err)
-			text = string(b)
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "rbac.d", name), []byte(text), 0o644))
-	}
+	rbactable.WriteDir(t, dir, wasm, rbacTestdata, settings, files)
 	return dir
 }
 
@@ -98,20 +45,18 @@ func rbacHost(t testing.TB, dir string) *Host {
 	return h
 }
 
-func (c *rbacCase) principal(t testing.TB) abi.Principal {
+// rbacPrincipal is the principal of case c.
+func rbacPrincipal(t testing.TB, c *rbactable.Case) abi.Principal {
 	if c.User != "" {
-		refs := []string{c.User}
-		if c.Refs != nil {
-			refs = *c.Refs
-		}
-		return abi.Principal{Type: abi.PrincipalUser, UserEntityRef: c.User, OwnershipEntityRefs: refs}
+		return abi.Principal{Type: abi.PrincipalUser, UserEntityRef: c.User, OwnershipEntityRefs: c.Owners()}
 	}
 	var p abi.Principal
 	require.NoError(t, json.Unmarshal(c.Principal, &p))
 	return p
 }
 
-func (c *rbacCase) query() Query {
+// rbacQuery is the query of case c.
+func rbacQuery(c *rbactable.Case) Query {
 	p := abi.Permission{Type: abi.PermissionBasic, Name: c.Perm, Attributes: abi.Attributes{Action: c.Action}}
 	if c.RT != "" {
 		p.Type, p.ResourceType = abi.PermissionResource, c.RT
@@ -122,7 +67,7 @@ func (c *rbacCase) query() Query {
 // TestRBACDecisionTable: every case of the table, through the host. ABSTAIN
 // becomes the host's default, DENY.
 func TestRBACDecisionTable(t *testing.T) {
-	tb := loadRBACTable(t)
+	tb := rbactable.Load(t, rbacTestdata)
 	hosts := map[string]*Host{}
 	for name, s := range tb.Setups {
 		h := rbacHost(t, rbacDir(t, s.Settings, s.Files))
@@ -132,17 +77,14 @@ func TestRBACDecisionTable(t *testing.T) {
 	}
 	for _, c := range tb.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			ds, err := hosts[c.Setup].Decide(context.Background(), c.principal(t), []Query{c.query()})
+			ds, err := hosts[c.Setup].Decide(context.Background(), rbacPrincipal(t, &c), []Query{rbacQuery(&c)})
 			require.NoError(t, err)
 			require.Len(t, ds.Items, 1)
 			d := ds.Items[0]
-			want := c.Result
-			if want == "ABSTAIN" {
-				want = "DENY"
-			} else {
+			if c.Result != "ABSTAIN" {
 				require.Contains(t, d.Reason, c.Reason)
 			}
-			require.Equal(t, want, string(d.Result), d.Reason)
+			require.Equal(t, c.HostResult(), string(d.Result), d.Reason)
 			require.Equal(t, c.PluginID, d.PluginID)
 			if c.Conditions != nil {
 				b, err := json.Marshal(d.Conditions)

@@ -21,8 +21,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// Tests for rows 9, 10, 14 and 15 of the reliability table
-// (spec/reliability.md §5): each asserts the row's behaviour and records
+// Tests for rows 9, 10, 14 and 15 of the reliability table (README.md,
+// "Reliability"): each asserts the row's behaviour and records
 // the figures the report quotes. Sizes grow with VERDICT_RELIABILITY=full.
 
 // heapInuse is HeapInuse after a GC.

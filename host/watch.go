@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -16,14 +15,6 @@ import (
 // in case the file system dropped an event. A variable so that tests can
 // check that a change is seen by its event, not by the resync.
 var resyncEvery = 10 * time.Second
-
-// racyWindow: a fingerprint taken while a file's change or modification
-// time is this recent cannot be trusted to tell a later rewrite apart (file
-// systems keep these times to a coarse tick, from a few milliseconds on
-// Linux to seconds on some network file systems), so the next look at the
-// directory reloads it and compares contents rather than fingerprints (as
-// git does with a "racily clean" index).
-const racyWindow = 2 * time.Second
 
 // Watch loads dir, then reloads it whenever it changes, until ctx ends.
 //
@@ -53,124 +44,180 @@ const racyWindow = 2 * time.Second
 // Watch returns an error only when dir cannot be watched or read at the
 // start; later failures are logged and the previous snapshot keeps serving.
 func (h *Host) Watch(ctx context.Context, dir string) error {
-	w, err := fsnotify.NewWatcher()
+	wt, err := h.newWatcher(dir)
 	if err != nil {
-		return fmt.Errorf("watch %s: %w", dir, err)
+		return err
 	}
-	defer w.Close()
-	if err := w.Add(dir); err != nil {
-		return fmt.Errorf("watch %s: %w", dir, err)
-	}
-	// The directory itself may be renamed, removed or, when it is a
-	// symlink, swapped to another target (a deployment's
-	// policies -> releases/N): the watch on it would stay on the old
-	// directory. The parent is watched too (best effort), for events naming
-	// dir itself, and the watch follows dir to whatever it names now
-	// (rewatch) before each load.
-	cdir := filepath.Clean(dir)
-	parent := filepath.Dir(cdir)
-	if parent != cdir {
-		if err := w.Add(parent); err != nil {
-			h.log.Debug("cannot watch the policy directory's parent", "dir", parent, "error", err)
-		}
-	}
-	watchedDir, _ := os.Stat(dir)
+	defer wt.w.Close()
 	// The fingerprint is taken before the load: a change during the load
 	// then differs from it and is loaded after the quiet period. Taken
 	// after, it would already describe the changed directory while the
 	// snapshot held the old file, and the change would never be loaded,
 	// not even by the periodic resync (found by the reliability row 13
 	// test, swapping files just as Watch started).
-	loaded, loadedRacy := fingerprint(dir)
+	wt.loaded, wt.loadedRacy = fingerprint(dir)
 	if err := h.LoadDir(ctx, dir); err != nil {
 		return err
 	}
-	sidecars := map[string]bool{}
-	h.watchSidecars(w, dir, sidecars)
-	rewatch := func() {
-		st, err := os.Stat(dir)
-		if err != nil || (watchedDir != nil && os.SameFile(st, watchedDir)) {
-			return
-		}
-		_ = w.Remove(dir)
-		for p := range sidecars {
-			_ = w.Remove(p)
-		}
-		clear(sidecars)
-		if err := w.Add(dir); err != nil {
-			h.log.Warn("watching the policy directory", "dir", dir, "error", err)
-			return
-		}
-		watchedDir = st
-	}
+	h.watchSidecars(wt.w, dir, wt.sidecars)
+	return wt.run(ctx)
+}
 
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+// watcher is the state of one Watch: the watches on the policy directory,
+// its parent and its sidecar directories, what was loaded last, and the
+// debounce of the change not loaded yet.
+type watcher struct {
+	h *Host
+	w *fsnotify.Watcher
+	// dir is the policy directory as given, cdir cleaned, parent the
+	// directory holding it (cdir itself for a root).
+	dir, cdir, parent string
+	watchedDir        os.FileInfo     // what dir named when it was watched
+	sidecars          map[string]bool // the sidecar directories watched
+	// loaded is the fingerprint taken before the last load; loadedRacy
+	// says it cannot be trusted to see the next rewrite (see fingerprint).
+	loaded     string
+	loadedRacy bool
+	timer      *time.Timer // the end of the quiet period; stopped when none
+	seen       string      // the fingerprint at the last timer tick, "" if none
+	first      time.Time   // the first change not yet loaded; zero if none
+}
+
+// newWatcher watches dir and, best effort, its parent. The directory itself
+// may be renamed, removed or, when it is a symlink, swapped to another
+// target (a deployment's policies -> releases/N): the watch on it would
+// stay on the old directory. The parent is watched for events naming dir
+// itself, and the watch follows dir to whatever it names now (rewatch)
+// before each load.
+func (h *Host) newWatcher(dir string) (*watcher, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	if err := w.Add(dir); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	wt := &watcher{h: h, w: w, dir: dir, cdir: filepath.Clean(dir), sidecars: map[string]bool{},
+		timer: time.NewTimer(time.Hour)}
+	wt.timer.Stop()
+	wt.parent = filepath.Dir(wt.cdir)
+	if wt.parent != wt.cdir {
+		if err := w.Add(wt.parent); err != nil {
+			h.log.Debug("cannot watch the policy directory's parent", "dir", wt.parent, "error", err)
+		}
+	}
+	wt.watchedDir, _ = os.Stat(dir)
+	return wt, nil
+}
+
+// run reloads the directory on its changes, as Watch describes, until ctx
+// ends.
+func (wt *watcher) run(ctx context.Context) error {
 	resync := time.NewTicker(resyncEvery)
 	defer resync.Stop()
-	var seen string     // the fingerprint at the last timer tick, "" if none
-	var first time.Time // the first change not yet loaded; zero if none
-	// arm sets the timer to d from now, but no later than DebounceMax after
-	// the first change.
-	arm := func(d time.Duration) {
-		if first.IsZero() {
-			first = time.Now()
-		}
-		if left := time.Until(first.Add(h.cfg.DebounceMax)); left < d {
-			d = max(left, 0)
-		}
-		timer.Reset(d)
-	}
 	for {
 		select {
 		case <-ctx.Done():
-			timer.Stop()
+			wt.timer.Stop()
 			return nil
-		case ev, ok := <-w.Events:
+		case ev, ok := <-wt.w.Events:
 			if !ok {
 				return nil
 			}
-			if name := filepath.Clean(ev.Name); parent != cdir && filepath.Dir(name) == parent && name != cdir {
-				continue // another entry of the parent
-			}
-			h.log.Debug("policy directory changed", "path", ev.Name, "op", ev.Op.String())
-			arm(h.cfg.Debounce)
-		case err, ok := <-w.Errors:
+			wt.changed(ev)
+		case err, ok := <-wt.w.Errors:
 			if !ok {
 				return nil
 			}
-			h.log.Warn("watching the policy directory", "dir", dir, "error", err)
+			wt.h.log.Warn("watching the policy directory", "dir", wt.dir, "error", err)
 		case <-resync.C:
-			rewatch()
-			if fp, _ := fingerprint(dir); fp != loaded || loadedRacy {
-				arm(h.cfg.Debounce)
-			}
-		case <-timer.C:
-			rewatch()
-			fp, racy := fingerprint(dir)
-			overdue := !time.Now().Before(first.Add(h.cfg.DebounceMax))
-			if fp != seen && !overdue {
-				// Changed since the last look: look again after another quiet period.
-				seen = fp
-				arm(h.cfg.Debounce)
-				continue
-			}
-			if overdue && fp != seen {
-				h.log.Warn("policy directory has not gone quiet; reloading at policies.debounceMax",
-					"dir", dir, "debounceMax", h.cfg.DebounceMax)
-			}
-			seen, first = "", time.Time{}
-			if fp == loaded && !loadedRacy {
-				continue
-			}
-			if err := h.load(ctx, source{dir: dir}, false); err != nil {
-				h.log.Error("policy directory reload failed; the previous snapshot keeps serving", "dir", dir, "error", err)
-				continue
-			}
-			loaded, loadedRacy = fp, racy
-			h.watchSidecars(w, dir, sidecars)
+			wt.resync()
+		case <-wt.timer.C:
+			wt.settle(ctx)
 		}
 	}
+}
+
+// changed starts or extends the quiet period for an event in the
+// directory, or one naming the directory itself in its parent.
+func (wt *watcher) changed(ev fsnotify.Event) {
+	if name := filepath.Clean(ev.Name); wt.parent != wt.cdir && filepath.Dir(name) == wt.parent && name != wt.cdir {
+		return // another entry of the parent
+	}
+	wt.h.log.Debug("policy directory changed", "path", ev.Name, "op", ev.Op.String())
+	wt.arm(wt.h.cfg.Debounce)
+}
+
+// resync starts a quiet period when the directory differs from what was
+// loaded, in case the file system dropped an event.
+func (wt *watcher) resync() {
+	wt.rewatch()
+	if fp, _ := fingerprint(wt.dir); fp != wt.loaded || wt.loadedRacy {
+		wt.arm(wt.h.cfg.Debounce)
+	}
+}
+
+// settle runs at the end of a quiet period: it looks again after another
+// one if the directory changed since the last look, unless DebounceMax has
+// passed since the first change, and else reloads it if it differs from
+// what was loaded.
+func (wt *watcher) settle(ctx context.Context) {
+	wt.rewatch()
+	fp, racy := fingerprint(wt.dir)
+	overdue := !time.Now().Before(wt.first.Add(wt.h.cfg.DebounceMax))
+	if fp != wt.seen && !overdue {
+		// Changed since the last look: look again after another quiet period.
+		wt.seen = fp
+		wt.arm(wt.h.cfg.Debounce)
+		return
+	}
+	if overdue && fp != wt.seen {
+		wt.h.log.Warn("policy directory has not gone quiet; reloading at policies.debounceMax",
+			"dir", wt.dir, "debounceMax", wt.h.cfg.DebounceMax)
+	}
+	wt.seen, wt.first = "", time.Time{}
+	if fp == wt.loaded && !wt.loadedRacy {
+		return
+	}
+	if err := wt.h.load(ctx, source{dir: wt.dir}, false); err != nil {
+		wt.h.log.Error("policy directory reload failed; the previous snapshot keeps serving", "dir", wt.dir, "error", err)
+		return
+	}
+	wt.loaded, wt.loadedRacy = fp, racy
+	wt.h.watchSidecars(wt.w, wt.dir, wt.sidecars)
+}
+
+// arm sets the timer to d from now, but no later than DebounceMax after the
+// first change.
+func (wt *watcher) arm(d time.Duration) {
+	if wt.first.IsZero() {
+		wt.first = time.Now()
+	}
+	if left := time.Until(wt.first.Add(wt.h.cfg.DebounceMax)); left < d {
+		d = max(left, 0)
+	}
+	wt.timer.Reset(d)
+}
+
+// rewatch moves the watch to what dir names now, when that is no longer
+// the directory watched (dir renamed away and replaced, or a symlink
+// swapped), dropping the sidecar watches of the old one.
+func (wt *watcher) rewatch() {
+	st, err := os.Stat(wt.dir)
+	if err != nil || (wt.watchedDir != nil && os.SameFile(st, wt.watchedDir)) {
+		return
+	}
+	_ = wt.w.Remove(wt.dir)
+	for p := range wt.sidecars {
+		_ = wt.w.Remove(p)
+	}
+	clear(wt.sidecars)
+	if err := wt.w.Add(wt.dir); err != nil {
+		wt.h.log.Warn("watching the policy directory", "dir", wt.dir, "error", err)
+		return
+	}
+	wt.watchedDir = st
 }
 
 // Reload reloads the directory last given to LoadDir or Watch now, and
@@ -205,50 +252,4 @@ func (h *Host) watchSidecars(w *fsnotify.Watcher, dir string, watched map[string
 		}
 		watched[p] = true
 	}
-}
-
-// fingerprint describes every file of dir and its sidecar directories by
-// name, size, modification time and changeID (following symlinks). racy
-// reports a file changed within racyWindow, or a platform where changeID
-// says nothing: the fingerprint alone cannot then be trusted to see the
-// next rewrite.
-func fingerprint(dir string) (fp string, racy bool) {
-	var b strings.Builder
-	now := time.Now()
-	var walk func(d string, depth int)
-	walk = func(d string, depth int) {
-		des, err := os.ReadDir(d)
-		if err != nil {
-			fmt.Fprintf(&b, "%s: %v\n", d, err)
-			return
-		}
-		names := make([]string, 0, len(des))
-		for _, de := range des {
-			if !strings.HasPrefix(de.Name(), ".") {
-				names = append(names, de.Name())
-			}
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			p := filepath.Join(d, n)
-			st, err := os.Stat(p)
-			if err != nil {
-				fmt.Fprintf(&b, "%s: %v\n", p, err)
-				continue
-			}
-			if st.IsDir() {
-				if depth == 0 && strings.HasSuffix(n, ".d") {
-					walk(p, 1)
-				}
-				continue
-			}
-			id, latest := changeID(st)
-			if id == "" || now.Sub(latest) < racyWindow {
-				racy = true
-			}
-			fmt.Fprintf(&b, "%s %d %d %s\n", p, st.Size(), st.ModTime().UnixNano(), id)
-		}
-	}
-	walk(dir, 0)
-	return b.String(), racy
 }

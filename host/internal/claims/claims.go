@@ -1,7 +1,7 @@
 // Package claims matches permission names against a module's claims.
 //
-// Grammar (DESIGN §14): "*" matches any run of characters, dots included;
-// every other character is literal and case-sensitive.
+// Grammar (DESIGN.md, "Claims"): "*" matches any run of characters, dots
+// included; every other character is literal and case-sensitive.
 package claims
 
 import (

@@ -1,5 +1,5 @@
 // Package combine merges the answers several modules gave for one item into
-// one decision, with the algorithms of DESIGN §4.
+// one decision, with the algorithms of DESIGN.md, "Combining algorithms".
 package combine
 
 import (
@@ -9,13 +9,18 @@ import (
 	"github.com/verdictpdp/verdict/abi"
 )
 
-// Algorithm names a combining algorithm.
+// Algorithm names a combining algorithm. Package host exports it as
+// host.Combine, with these constants.
 type Algorithm string
 
-// The algorithms; see DESIGN §4.
+// The algorithms, as policies.combine names them.
 const (
-	DenyOverrides   Algorithm = "deny-overrides"
+	// DenyOverrides: any DENY wins; else CONDITIONAL (allOf); else ALLOW.
+	DenyOverrides Algorithm = "deny-overrides"
+	// PermitOverrides: any ALLOW wins; else CONDITIONAL (anyOf); else DENY.
 	PermitOverrides Algorithm = "permit-overrides"
+	// FirstApplicable: the first answer that is not ABSTAIN, in file-name
+	// order.
 	FirstApplicable Algorithm = "first-applicable"
 )
 

@@ -5,43 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/internal/wire"
 )
-
-type counters struct {
-	calls, items, traps, timeouts, badOutput, guestErrors, denied, discarded, logDrops, quarantines atomic.Uint64
-	stuck                                                                                           atomic.Int64
-}
-
-// Counters is a snapshot of a module's counters.
-type Counters struct {
-	Calls, Items, Traps, Timeouts, BadOutput, GuestErrors, Denied, Discarded, LogDrops, Quarantines uint64
-	// Stuck is the number of calls abandoned at their deadline that have not
-	// returned yet; each holds an instance slot.
-	Stuck int64
-	// Idle is the number of instances waiting in the pool.
-	Idle int
-}
-
-// Counters returns the module's counters.
-func (m *Module) Counters() Counters {
-	c := &m.count
-	return Counters{
-		Calls: c.calls.Load(), Items: c.items.Load(), Traps: c.traps.Load(),
-		Timeouts: c.timeouts.Load(), BadOutput: c.badOutput.Load(), GuestErrors: c.guestErrors.Load(),
-		Denied: c.denied.Load(), Discarded: c.discarded.Load(), LogDrops: c.logDrops.Load(),
-		Quarantines: c.quarantines.Load(), Idle: len(m.idle),
-		Stuck: c.stuck.Load(),
-	}
-}
-
-// Saturated reports whether stuck calls hold every instance slot.
-func (m *Module) Saturated() bool { return m.count.stuck.Load() >= int64(m.opts.Instances) }
 
 // Evaluate asks the module about items for principal p in one guest call and
 // returns one answer per item, in order. It sets each item's ID to its index
@@ -102,23 +70,8 @@ func (m *Module) EvaluateRaw(ctx context.Context, input []byte) ([]byte, error) 
 // whole of Fuel and CallTimeout.
 func (m *Module) flatBudget() Budget { return Budget{Fuel: m.opts.Fuel, Timeout: m.opts.CallTimeout} }
 
-// deadlinePassed is the failure of a call that a request reached after its
-// deadline had passed: busy, never held against the module.
-func deadlinePassed(err error) *CallError {
-	return &CallError{Kind: KindBusy, Err: fmt.Errorf("the request deadline passed before the call: %w", err)}
-}
-
 func (m *Module) outputLimit(items int) int {
 	return m.opts.OutputBytes + items*m.opts.OutputBytesPerItem
-}
-
-func (m *Module) denyAll(answers []abi.Answer, err error) []abi.Answer {
-	reason := fmt.Sprintf("module %s failed: %v", m.name, err)
-	for i := range answers {
-		answers[i] = abi.Answer{ID: strconv.Itoa(i), Result: abi.Deny, Reason: reason}
-	}
-	m.count.denied.Add(uint64(len(answers)))
-	return answers
 }
 
 type result struct {
@@ -141,63 +94,17 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 		}()
 	}
 	if m.opts.Observe != nil {
-		start := time.Now()
-		defer func() {
-			outcome := "ok"
-			var ce *CallError
-			if errors.As(err, &ce) {
-				outcome = ce.Kind.String()
-			}
-			m.opts.Observe(m.name, time.Since(start), outcome)
-		}()
+		defer m.observe(time.Now(), &err)
 	}
-	// While stuck calls hold every slot, none frees before one of them
-	// returns, which may take seconds: fail at once rather than spend the
-	// request's deadline, which the batch's other modules need too.
-	if m.Saturated() {
-		return nil, m.fail(&CallError{Kind: KindBusy, Err: errors.New("every instance is held by a stuck call")})
-	}
-	// A request whose deadline has passed (a large batch split into many
-	// calls) makes no more calls: a select below would pick a free slot
-	// as often as the done context.
-	if ctx.Err() != nil {
-		return nil, m.fail(deadlinePassed(ctx.Err()))
-	}
-	// Waiting for a free slot is bounded by the caller's (request) deadline;
-	// the call deadline starts when the call does.
-	select {
-	case m.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("no free instance before the request deadline: %w", ctx.Err())})
-	}
-	// The host-wide cap (policies.limits.concurrentCalls) keeps cores for
-	// the host itself: /healthz, metrics, the watcher. Waiting is bounded
-	// by the request's deadline too, and a busy host is not the module's
-	// fault: DENY, not counted toward quarantine.
-	if m.opts.Calls != nil {
-		select {
-		case m.opts.Calls <- struct{}{}:
-		case <-ctx.Done():
-			<-m.slots
-			return nil, m.fail(&CallError{Kind: KindBusy,
-				Err: fmt.Errorf("no free guest-call slot (policies.limits.concurrentCalls) before the request deadline: %w", ctx.Err())})
-		}
-	}
-	freeHost := func() {
-		if m.opts.Calls != nil {
-			<-m.opts.Calls
-		}
-	}
-	free := func() {
-		freeHost()
-		<-m.slots
+	if err := m.admit(ctx); err != nil {
+		return nil, err
 	}
 	request := ctx
 	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	inst, err := m.get(ctx)
 	if err != nil {
-		free()
+		m.freeSlots()
 		return nil, m.fail(&CallError{Kind: KindTrap, Err: err})
 	}
 	done := make(chan result, 1)
@@ -208,245 +115,142 @@ func (m *Module) run(ctx context.Context, input []byte, release func(), limit in
 	}()
 	select {
 	case r := <-done:
-		m.flushStdio(inst)
-		if deadline, _ := ctx.Deadline(); r.err == nil && !time.Now().Before(deadline) {
-			// It returned, but past its deadline. This goroutine may not
-			// have run in between (a guest call cannot be preempted, and a
-			// garbage collection waits for it), and the deadline's timer
-			// may not have fired yet either, so ctx.Err() can still be nil:
-			// the clock decides. Late is a timeout, whatever it answered,
-			// as if the deadline had been seen first.
-			r.err = &CallError{Kind: KindTimeout, Err: lateError(request, b.Timeout)}
-		}
-		if r.err == nil && check != nil {
-			r.err = check(r.out)
-		}
-		if r.err != nil {
-			m.discard(ctx, inst)
-		} else {
-			m.put(inst)
-		}
-		free()
-		return r.out, m.failSized(r.err, b.Sized)
+		return m.finish(ctx, request, inst, r, b, check)
 	case <-ctx.Done():
-		// The instance is never used again; it closes when the call returns.
-		m.count.discarded.Add(1)
-		m.count.stuck.Add(1)
 		abandoned = true
-		inst.abandon()
-		// An abandoned call gives its host-wide slot back at once (it keeps
-		// its module slot, counted as stuck): a module whose calls outlive
-		// the backstop is bounded by its own Instances, and cannot stall
-		// every other module.
-		freeHost()
-		go func() {
-			r := <-done
-			if release != nil {
-				release()
-			}
-			inst.close(ctx)
-			// A call that traps or runs out of fuel after it was abandoned
-			// failed by the module's own doing, only late: it counts toward
-			// quarantine. (Its error reads as a timeout: the call's context
-			// is done by now, but guests never stop for it.) Otherwise a
-			// module whose traps take seconds, such as a stack overflow
-			// under wazero's compiler, is never quarantined and holds a core
-			// for seconds per request.
-			// A host call that found the call abandoned is not: it stopped
-			// the call on the host's initiative. Nor is a call whose size
-			// explains it, as in failSized.
-			var ce *CallError
-			if errors.As(r.err, &ce) && (ce.Kind == KindTrap || ce.Kind == KindTimeout) &&
-				!errors.Is(r.err, ErrAbandoned) && !b.Sized {
-				m.noteFailure()
-			}
-			m.count.stuck.Add(-1)
-			<-m.slots
-		}()
-		return nil, m.fail(&CallError{Kind: KindTimeout, Err: lateError(request, b.Timeout)})
+		return nil, m.abandon(ctx, request, inst, done, release, b)
 	}
 }
 
-// lateError says which deadline a call missed: the request's, when it is
-// done, or else the call's own.
-func lateError(request context.Context, callTimeout time.Duration) error {
-	if request.Err() != nil {
-		return fmt.Errorf("no answer before the request deadline: %w", request.Err())
-	}
-	return fmt.Errorf("no answer within %s", callTimeout)
-}
-
-// fail counts and logs err, and returns it.
-func (m *Module) fail(err error) error { return m.failSized(err, false) }
-
-// failSized counts and logs err, and returns it. Traps, running out of fuel
-// and unreadable output count toward quarantine unless sized, when the
-// call's size explains them (see Budget): a caller's large request is DENY
-// for that caller, but cannot quarantine a shared module for everyone.
-func (m *Module) failSized(err error, sized bool) error {
-	if err == nil {
-		return nil
-	}
+// observe tells Options.Observe how long a call that started at start took
+// and its outcome, from *err.
+func (m *Module) observe(start time.Time, err *error) {
+	outcome := "ok"
 	var ce *CallError
-	if !errors.As(err, &ce) {
-		ce = &CallError{Kind: KindBadOutput, Err: err}
-		err = ce
+	if errors.As(*err, &ce) {
+		outcome = ce.Kind.String()
 	}
-	switch ce.Kind {
-	case KindTrap:
-		m.count.traps.Add(1)
-		if !sized {
-			m.noteFailure()
-		}
-	case KindTimeout:
-		m.count.timeouts.Add(1)
-		// Only running out of fuel is the module's own doing; a call that
-		// outlived the wall-clock backstop with fuel left was slowed by the
-		// host (overload), so it is denied but not held against the module.
-		if errors.Is(err, ErrFuelExhausted) && !sized {
-			m.noteFailure()
-		}
-	case KindBadOutput:
-		m.count.badOutput.Add(1)
-		// Output the host cannot read (not JSON, not a response, a zero
-		// return, out of range) throws the instance away, and the next call
-		// builds a new one (start function, _initialize, verdict_configure,
-		// each on LoadFuelFactor calls' worth of fuel) inside its request: a
-		// module that keeps failing this way must be quarantined like one
-		// that traps, or it makes every request pay for a rebuild. Output
-		// over its cap is the exception: echoing a caller's long names can
-		// cause it, and one caller must not quarantine a shared module.
-		if !sized && !errors.Is(err, ErrOutputOverCap) {
-			m.noteFailure()
-		}
-	case KindGuestError:
-		// An error envelope is the module's own, well-formed refusal, which
-		// a caller's input may provoke (an SDK refusing an empty name): not
-		// counted.
-		m.count.guestErrors.Add(1)
-	}
-	m.opts.Log.Warn("module call failed", "module", m.name, "kind", ce.Kind.String(), "error", ce.Err, "sizedCall", sized)
-	return err
+	m.opts.Observe(m.name, time.Since(start), outcome)
 }
 
-// noteFailure counts a trap or timeout toward quarantine.
-func (m *Module) noteFailure() {
-	if m.quarantine.fail(time.Now(), m.opts.QuarantineFailures, m.opts.QuarantineWindow) {
-		m.count.quarantines.Add(1)
-		m.opts.Log.Error("module quarantined: its items are DENY without running it until its file changes or a reload",
-			"module", m.name, "failures", m.opts.QuarantineFailures, "window", m.opts.QuarantineWindow)
+// admit takes a slot of the module's and one of the host-wide cap for a
+// call, or fails it as busy.
+func (m *Module) admit(ctx context.Context) error {
+	// While stuck calls hold every slot, none frees before one of them
+	// returns, which may take seconds: fail at once rather than spend the
+	// request's deadline, which the batch's other modules need too.
+	if m.Saturated() {
+		return m.fail(&CallError{Kind: KindBusy, Err: errors.New("every instance is held by a stuck call")})
 	}
-}
-
-// get returns an idle instance or a new one.
-func (m *Module) get(ctx context.Context) (*instance, error) {
+	// A request whose deadline has passed (a large batch split into many
+	// calls) makes no more calls: a select below would pick a free slot
+	// as often as the done context.
+	if ctx.Err() != nil {
+		return m.fail(deadlinePassed(ctx.Err()))
+	}
+	// Waiting for a free slot is bounded by the caller's (request) deadline;
+	// the call deadline starts when the call does.
 	select {
-	case inst := <-m.idle:
-		return inst, nil
-	default:
-		return m.newInstance(ctx)
+	case m.slots <- struct{}{}:
+	case <-ctx.Done():
+		return m.fail(&CallError{Kind: KindBusy, Err: fmt.Errorf("no free instance before the request deadline: %w", ctx.Err())})
 	}
-}
-
-func (m *Module) put(inst *instance) {
-	if m.closed.Load() {
-		inst.close(context.Background())
-		return
-	}
-	select {
-	case m.idle <- inst:
-	default:
-		inst.close(context.Background())
-	}
-}
-
-func (m *Module) discard(ctx context.Context, inst *instance) {
-	m.count.discarded.Add(1)
-	inst.close(ctx)
-}
-
-func (m *Module) flushStdio(inst *instance) {
-	out, dropped := inst.stdio.take()
-	if len(out) > 0 || dropped > 0 {
-		m.opts.Log.Info("guest output", "module", m.name, "output", string(out), "droppedBytes", dropped)
-	}
-}
-
-// decode parses a guest's output into answers for items; answers for items
-// the output gets wrong are DENY with a reason. A whole-batch failure (not
-// JSON, an error envelope) is returned as an error.
-func (m *Module) decode(out []byte, items []abi.Item, answers []abi.Answer) error {
-	// One strict pass over the whole output (depth bounded: each criteria
-	// level is two JSON levels, plus the wrapper; the criteria limits proper
-	// are checked by abi.CheckAnswer), then each answer on its own, so that a
-	// malformed answer is DENY for its own item only.
-	// abi/SPEC.md §7 and §11: the output is UTF-8; anything else fails the
-	// whole output (the decoder alone would read U+FFFD, as encoding/json).
-	if !utf8.Valid(out) {
-		return callErr(KindBadOutput, "output is not valid UTF-8")
-	}
-	view, err := wire.ParseResponse(out, wire.DefaultJSONDepth)
-	if err != nil {
-		return callErr(KindBadOutput, "output is not a valid response: %v", err)
-	}
-	if view.Error != nil {
-		return callErr(KindGuestError, "%s: %s", view.Error.Code, view.Error.Message)
-	}
-	if view.Items == nil {
-		return callErr(KindBadOutput, "output has neither items nor error")
-	}
-	seen := make([]uint8, len(items)) // 0 missing, 1 answered, 2 answered twice
-	bad := 0
-	for _, raw := range view.Items {
-		a, decodeErr := wire.DecodeAnswer(raw, wire.DefaultJSONDepth)
-		if errors.Is(decodeErr, wire.ErrRepeatedID) {
-			// The decoder cannot say which item such an answer is for,
-			// while a reader that keeps the last key (encoding/json,
-			// JSON.parse) would take it for the last id's: rather than
-			// read the output one way, the host refuses it whole (found
-			// by FuzzGuestOutput).
-			return callErr(KindBadOutput, `an answer repeats its "id" key, so which item it answers is ambiguous`)
+	// The host-wide cap (policies.limits.concurrentCalls) keeps cores for
+	// the host itself: /healthz, metrics, the watcher. Waiting is bounded
+	// by the request's deadline too, and a busy host is not the module's
+	// fault: DENY, not counted toward quarantine.
+	if m.opts.Calls != nil {
+		select {
+		case m.opts.Calls <- struct{}{}:
+		case <-ctx.Done():
+			<-m.slots
+			return m.fail(&CallError{Kind: KindBusy,
+				Err: fmt.Errorf("no free guest-call slot (policies.limits.concurrentCalls) before the request deadline: %w", ctx.Err())})
 		}
-		i, err := strconv.Atoi(a.ID)
-		if err != nil || i < 0 || i >= len(items) || strconv.Itoa(i) != a.ID {
-			bad++
-			continue
-		}
-		if seen[i] > 0 {
-			seen[i] = 2
-			continue
-		}
-		seen[i] = 1
-		if decodeErr != nil {
-			answers[i] = m.deny(i, fmt.Sprintf("%v: %v", abi.ErrInvalidAnswer, decodeErr))
-			continue
-		}
-		if err := abi.CheckAnswer(&a, items[i].Permission, abi.DefaultCriteriaDepth, abi.DefaultCriteriaNodes); err != nil {
-			answers[i] = m.deny(i, err.Error())
-			continue
-		}
-		answers[i] = a
-	}
-	for i, s := range seen {
-		switch s {
-		case 0:
-			if bad > 0 {
-				answers[i] = m.deny(i, fmt.Sprintf("no answer for this item (the output answered %d unknown or malformed ids)", bad))
-				continue
-			}
-			answers[i] = m.deny(i, "no answer for this item")
-		case 2:
-			answers[i] = m.deny(i, "item answered more than once")
-		}
-	}
-	if bad > 0 {
-		m.count.badOutput.Add(1)
-		m.opts.Log.Warn("module answered unknown ids", "module", m.name, "count", bad)
 	}
 	return nil
 }
 
-func (m *Module) deny(i int, why string) abi.Answer {
-	m.count.denied.Add(1)
-	return abi.Answer{ID: strconv.Itoa(i), Result: abi.Deny, Reason: fmt.Sprintf("module %s: %s", m.name, why)}
+// freeHostSlot gives back the call's slot of the host-wide cap.
+func (m *Module) freeHostSlot() {
+	if m.opts.Calls != nil {
+		<-m.opts.Calls
+	}
+}
+
+// freeSlots gives back both slots admit took.
+func (m *Module) freeSlots() {
+	m.freeHostSlot()
+	<-m.slots
+}
+
+// finish settles a call that returned with r (ctx is the call's, request
+// the caller's): a late answer is a timeout,
+// check validates the output, the instance goes back to the pool or is
+// thrown away, and the slots are freed.
+func (m *Module) finish(ctx, request context.Context, inst *instance, r result, b Budget, check func([]byte) error) ([]byte, error) {
+	m.flushStdio(inst)
+	if deadline, _ := ctx.Deadline(); r.err == nil && !time.Now().Before(deadline) {
+		// It returned, but past its deadline. This goroutine may not
+		// have run in between (a guest call cannot be preempted, and a
+		// garbage collection waits for it), and the deadline's timer
+		// may not have fired yet either, so ctx.Err() can still be nil:
+		// the clock decides. Late is a timeout, whatever it answered,
+		// as if the deadline had been seen first.
+		r.err = &CallError{Kind: KindTimeout, Err: lateError(request, b.Timeout)}
+	}
+	if r.err == nil && check != nil {
+		r.err = check(r.out)
+	}
+	if r.err != nil {
+		m.discard(ctx, inst)
+	} else {
+		m.put(inst)
+	}
+	m.freeSlots()
+	return r.out, m.failSized(r.err, b.Sized)
+}
+
+// abandon gives up on a call still running at its deadline and fails it as
+// a timeout. The instance is never used again; it closes when the call
+// returns (see reap), and release is called then.
+func (m *Module) abandon(ctx, request context.Context, inst *instance, done <-chan result, release func(), b Budget) error {
+	m.count.discarded.Add(1)
+	m.count.stuck.Add(1)
+	inst.abandon()
+	// An abandoned call gives its host-wide slot back at once (it keeps
+	// its module slot, counted as stuck): a module whose calls outlive
+	// the backstop is bounded by its own Instances, and cannot stall
+	// every other module.
+	m.freeHostSlot()
+	go m.reap(ctx, inst, done, release, b.Sized)
+	return m.fail(&CallError{Kind: KindTimeout, Err: lateError(request, b.Timeout)})
+}
+
+// reap waits for an abandoned call to return, then releases its input,
+// closes its instance, counts it toward quarantine when its failure was
+// the module's own doing, and frees its module slot.
+func (m *Module) reap(ctx context.Context, inst *instance, done <-chan result, release func(), sized bool) {
+	r := <-done
+	if release != nil {
+		release()
+	}
+	inst.close(ctx)
+	// A call that traps or runs out of fuel after it was abandoned
+	// failed by the module's own doing, only late: it counts toward
+	// quarantine. (Its error reads as a timeout: the call's context
+	// is done by now, but guests never stop for it.) Otherwise a
+	// module whose traps take seconds, such as a stack overflow
+	// under wazero's compiler, is never quarantined and holds a core
+	// for seconds per request.
+	// A host call that found the call abandoned is not: it stopped
+	// the call on the host's initiative. Nor is a call whose size
+	// explains it, as in failSized.
+	var ce *CallError
+	if errors.As(r.err, &ce) && (ce.Kind == KindTrap || ce.Kind == KindTimeout) &&
+		!errors.Is(r.err, ErrAbandoned) && !sized {
+		m.noteFailure()
+	}
+	m.count.stuck.Add(-1)
+	<-m.slots
 }

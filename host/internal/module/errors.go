@@ -49,6 +49,8 @@ const (
 	KindBusy
 )
 
+// String names the kind as metrics and logs show it: "trap", "timeout",
+// "bad output", "guest error", "busy", or "unknown".
 func (k Kind) String() string {
 	switch k {
 	case KindTrap:
@@ -67,13 +69,39 @@ func (k Kind) String() string {
 
 // CallError is a failed guest call.
 type CallError struct {
+	// Kind says why the call failed.
 	Kind Kind
-	Err  error
+	// Err is the cause.
+	Err error
 }
 
+// Error is the kind, a colon and the cause: "trap: ...".
 func (e *CallError) Error() string { return e.Kind.String() + ": " + e.Err.Error() }
+
+// Unwrap returns the cause, so that errors.Is finds ErrFuelExhausted and
+// the other sentinels through a CallError.
 func (e *CallError) Unwrap() error { return e.Err }
 
+// LoadError is a failure in the load lifecycle of an instance.
+type LoadError struct {
+	// Stage is the export that failed: "verdict_configure" or
+	// "verdict_describe".
+	Stage string
+	// Err is the cause, usually a *CallError.
+	Err error
+}
+
+// Error is the stage, a colon and the cause: "verdict_configure: ...".
+func (e *LoadError) Error() string { return e.Stage + ": " + e.Err.Error() }
+
+// Unwrap returns the cause, so that errors.As finds the CallError under a
+// LoadError.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// wrapLoad is a LoadError of stage.
+func wrapLoad(stage string, err error) error { return &LoadError{Stage: stage, Err: err} }
+
+// callErr is a CallError of kind k whose cause is fmt.Errorf(format, args...).
 func callErr(k Kind, format string, args ...any) *CallError {
 	return &CallError{Kind: k, Err: fmt.Errorf(format, args...)}
 }

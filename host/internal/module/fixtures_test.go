@@ -20,7 +20,8 @@ import (
 var fixturesDir = filepath.Join("..", "..", "testdata", "fixtures")
 
 // testOptions are the host's defaults, with the compilation cache every
-// test package shares (DESIGN §14) and one instance.
+// test package shares (DESIGN.md, "One compilation cache for every test
+// package") and one instance.
 func testOptions(tb testing.TB) Options {
 	tb.Helper()
 	cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(os.TempDir(), "verdict-test-cache"))

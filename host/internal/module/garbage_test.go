@@ -19,7 +19,7 @@ func packedInput(ptr, n uint32) []byte {
 }
 
 // TestGarbageOutputDenies has one case per class of garbage output of
-// spec/reliability.md §5 row 11, each through the real call path (guest
+// README.md, "Reliability", row 11, each through the real call path (guest
 // memory, pointer and length checks, cap, copy-out, decoding): the echo
 // fixture returns the case's bytes as its output, and the packed fixture
 // returns the case's pointer and length. Every case is DENY with its own

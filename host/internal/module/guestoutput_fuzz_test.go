@@ -19,8 +19,8 @@ import (
 // output, through the real call path (verdict_alloc, the input written into
 // guest memory, verdict_evaluate, the packed pointer and length checked
 // against memory and the cap, the bytes copied out and decoded), for a batch
-// of 1 to 8 items whose permissions shape picks. Invariants (spec/reliability.md
-// §5 row 11, §6.1):
+// of 1 to 8 items whose permissions shape picks. Invariants (README.md,
+// "Reliability", row 11; DESIGN.md, "Fuzzing invariants"):
 //   - no panic; one answer per item, with the item's id, and a valid result;
 //   - ALLOW only when an independent reading of the bytes (encoding/json,
 //     every repeated key seen) finds exactly one answer for that id, whose

@@ -70,9 +70,13 @@ func (h *hostState) reset() {
 // instance.classify reads it back.
 type hostFailure struct{ err error }
 
+// Error is the cause's message.
 func (f hostFailure) Error() string { return f.err.Error() }
+
+// Unwrap returns the cause (ErrHostBudget, ErrAbandoned, ...).
 func (f hostFailure) Unwrap() error { return f.err }
 
+// failCall fails the guest call in progress with err (see hostFailure).
 func failCall(err error) { panic(hostFailure{err}) }
 
 // charge takes cost fuel from the call's budget and fails the call when it

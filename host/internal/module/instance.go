@@ -3,11 +3,9 @@ package module
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -131,81 +129,4 @@ func (in *instance) output(packed uint64, limit int) ([]byte, error) {
 			ptr, ptr, n, in.mem.Size())
 	}
 	return bytes.Clone(view), nil
-}
-
-func (in *instance) configure(ctx context.Context, fn api.Function, input []byte) error {
-	out, err := in.call(ctx, fn, input, 64<<10)
-	if err != nil {
-		return wrapLoad("verdict_configure", err)
-	}
-	var res abi.ConfigureOutput
-	if err := json.Unmarshal(out, &res); err != nil {
-		return wrapLoad("verdict_configure", callErr(KindBadOutput, "output is not JSON: %v", err))
-	}
-	if res.Error != nil {
-		return &LoadError{Stage: "verdict_configure", Err: callErr(KindGuestError,
-			"the module refused its settings: %s: %s", res.Error.Code, res.Error.Message)}
-	}
-	if !res.OK {
-		return wrapLoad("verdict_configure", callErr(KindBadOutput, `output %.200q is neither {"ok":true} nor an error`, out))
-	}
-	return nil
-}
-
-func (in *instance) describe(ctx context.Context, timeout time.Duration) (abi.Description, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := in.desc.CallWithStack(ctx, in.stack[:]); err != nil {
-		return abi.Description{}, wrapLoad("verdict_describe", in.classify(ctx, err))
-	}
-	out, err := in.output(in.stack[0], 64<<10)
-	if err != nil {
-		return abi.Description{}, wrapLoad("verdict_describe", err)
-	}
-	return parseDescription(out)
-}
-
-// LoadError is a failure in the load lifecycle of an instance.
-type LoadError struct {
-	Stage string
-	Err   error
-}
-
-func (e *LoadError) Error() string { return e.Stage + ": " + e.Err.Error() }
-func (e *LoadError) Unwrap() error { return e.Err }
-
-func wrapLoad(stage string, err error) error { return &LoadError{Stage: stage, Err: err} }
-
-// capWriter keeps at most limit bytes and counts the rest. The guest never
-// sees a write error.
-type capWriter struct {
-	mu      sync.Mutex
-	limit   int
-	buf     []byte
-	dropped int
-}
-
-func (w *capWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	room := w.limit - len(w.buf)
-	if room < 0 {
-		room = 0
-	}
-	if len(p) > room {
-		w.dropped += len(p) - room
-		w.buf = append(w.buf, p[:room]...)
-	} else {
-		w.buf = append(w.buf, p...)
-	}
-	return len(p), nil
-}
-
-// take returns what was written since the last take and how much was dropped.
-func (w *capWriter) take() ([]byte, int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	b, d := w.buf, w.dropped
-	w.buf, w.dropped = nil, 0
-	return b, d
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// loadFailing are the fixtures that must never load (spec/reliability.md §5
-// row 12), with what the refusal says.
+// loadFailing are the fixtures that must never load (README.md,
+// "Reliability", row 12), with what the refusal says.
 var loadFailing = []struct{ fixture, message string }{
 	{"missing-marker", `missing export "verdict_abi_v1": not an ABI v1 module`},
 	{"missing-evaluate", "missing exports verdict_evaluate"},

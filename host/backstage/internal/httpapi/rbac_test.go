@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/verdictpdp/verdict/host"
 	"github.com/verdictpdp/verdict/host/backstage/internal/httpapi"
+	"github.com/verdictpdp/verdict/internal/testing/rbactable"
 )
 
 // The RBAC decision table (policies/rbac/testdata/cases.json) over HTTP:
@@ -23,27 +23,7 @@ import (
 // principal comes from the body). ABSTAIN becomes the default, DENY.
 const rbacTestdata = "../../../../policies/rbac/testdata"
 
-type rbacSetup struct {
-	Settings json.RawMessage   `json:"settings"`
-	Files    map[string]string `json:"files"`
-}
-
-type rbacCase struct {
-	Name       string          `json:"name"`
-	Setup      string          `json:"setup"`
-	User       string          `json:"user"`
-	Refs       *[]string       `json:"refs"`
-	Principal  json.RawMessage `json:"principal"`
-	Perm       string          `json:"perm"`
-	RT         string          `json:"rt"`
-	Action     string          `json:"action"`
-	Result     string          `json:"result"`
-	Reason     string          `json:"reason"`
-	PluginID   string          `json:"pluginId"`
-	Conditions json.RawMessage `json:"conditions"`
-}
-
-func rbacServer(t *testing.T, s rbacSetup) *httptest.Server {
+func rbacServer(t *testing.T, s rbactable.Setup) *httptest.Server {
 	t.Helper()
 	wasm, err := os.ReadFile("../../../../build/policies/rbac.wasm")
 	if err != nil {
@@ -53,20 +33,7 @@ func rbacServer(t *testing.T, s rbacSetup) *httptest.Server {
 		t.Skip("build/policies/rbac.wasm is not built (run `make guests`)")
 	}
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "rbac.wasm"), wasm, 0o644))
-	if len(s.Settings) > 0 && string(s.Settings) != "null" {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "rbac.json"), s.Settings, 0o644))
-	}
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "rbac.d"), 0o755))
-	for name, src := range s.Files {
-		text, literal := strings.CutPrefix(src, "=")
-		if !literal {
-			b, err := os.ReadFile(filepath.Join(rbacTestdata, src))
-			require.NoError(t, err)
-			text = string(b)
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "rbac.d", name), []byte(text), 0o644))
-	}
+	rbactable.WriteDir(t, dir, wasm, rbacTestdata, s.Settings, s.Files)
 	h := httpapi.NewTestHost(t, func(c *host.Config) {
 		c.CallTimeout = 10 * time.Second
 		c.LoadTimeout = 60 * time.Second
@@ -79,14 +46,11 @@ func rbacServer(t *testing.T, s rbacSetup) *httptest.Server {
 	return httpapi.ServeTest(t, cfg, h)
 }
 
-func (c *rbacCase) body(t *testing.T) string {
+// rbacBody is the POST /v1/authorize body of case c.
+func rbacBody(t *testing.T, c *rbactable.Case) string {
 	principal := c.Principal
 	if c.User != "" {
-		refs := []string{c.User}
-		if c.Refs != nil {
-			refs = *c.Refs
-		}
-		principal, _ = json.Marshal(map[string]any{"type": "user", "userEntityRef": c.User, "ownershipEntityRefs": refs})
+		principal, _ = json.Marshal(map[string]any{"type": "user", "userEntityRef": c.User, "ownershipEntityRefs": c.Owners()})
 	}
 	attrs := map[string]any{}
 	if c.Action != "" {
@@ -103,20 +67,14 @@ func (c *rbacCase) body(t *testing.T) string {
 }
 
 func TestRBACDecisionTableOverHTTP(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(rbacTestdata, "cases.json"))
-	require.NoError(t, err)
-	var tb struct {
-		Setups map[string]rbacSetup `json:"setups"`
-		Cases  []rbacCase           `json:"cases"`
-	}
-	require.NoError(t, json.Unmarshal(b, &tb))
+	tb := rbactable.Load(t, rbacTestdata)
 	servers := map[string]*httptest.Server{}
 	for name, s := range tb.Setups {
 		servers[name] = rbacServer(t, s)
 	}
 	for _, c := range tb.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			resp, err := http.Post(servers[c.Setup].URL+"/v1/authorize", "application/json", strings.NewReader(c.body(t)))
+			resp, err := http.Post(servers[c.Setup].URL+"/v1/authorize", "application/json", strings.NewReader(rbacBody(t, &c)))
 			require.NoError(t, err)
 			defer resp.Body.Close()
 			require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -130,13 +88,10 @@ func TestRBACDecisionTableOverHTTP(t *testing.T) {
 			require.Len(t, out.Items, 1)
 			a := out.Items[0]
 			require.Equal(t, "case", a.ID)
-			want := c.Result
-			if want == "ABSTAIN" {
-				want = "DENY"
-			} else {
+			if c.Result != "ABSTAIN" {
 				require.Contains(t, a.Reason, c.Reason)
 			}
-			require.Equal(t, want, a.Result, a.Reason)
+			require.Equal(t, c.HostResult(), a.Result, a.Reason)
 			require.Equal(t, c.PluginID, a.PluginID)
 			if c.Conditions != nil {
 				require.JSONEq(t, string(c.Conditions), string(a.Conditions))
