@@ -13,14 +13,14 @@ import (
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
 )
 
-// TestRow9GCPausesAreBoundedByFuel: a guest call cannot be preempted, and a
+// TestGCPausesAreBoundedByFuel: a guest call cannot be preempted, and a
 // garbage collection's stop-the-world waits for the calls running, so a
 // runaway guest delays every goroutine of the process until it stops. Fuel
 // is what bounds that: the runaways here stop by fuel, and the longest
 // runtime.GC() measured while they run is recorded against the idle one:
 // on small inputs (the base fuel), and at the most fuel any call gets with
 // the default limits (Config.MaxCallFuel), the documented bound.
-func TestRow9GCPausesAreBoundedByFuel(t *testing.T) {
+func TestGCPausesAreBoundedByFuel(t *testing.T) {
 	for _, c := range []struct {
 		fixture string
 		fuel    int64

@@ -41,7 +41,7 @@ func (c guestLogCounter) WithGroup(string) slog.Handler      { return c }
 // and 2.3 s for log-flood, 1,000,000 lines and 1.4 s for log-loop, 2.0 s for
 // random-flood, 0.96 s for iovec-flood, 1.9 s for wasi-loop, 0.92 s for
 // poll-flood, all answering ALLOW).
-func TestRow19HostFunctionAbuse(t *testing.T) {
+func TestHostFunctionAbuse(t *testing.T) {
 	n := reliability.Scale(2, 10)
 	for _, fixture := range []string{"log-flood", "log-loop", "random-flood", "iovec-flood", "wasi-loop", "poll-flood"} {
 		t.Run(fixture, func(t *testing.T) {

@@ -40,7 +40,7 @@ func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 // context check alone would not stop it), and the wall-clock backstop
 // abandons what fuel does not stop: the stuck call counts toward the stuck
 // budget, and readiness turns red only when stuck calls fill the slots.
-func TestRow9LoopFreeRunaway(t *testing.T) {
+func TestLoopFreeRunaway(t *testing.T) {
 	cfg := testConfig()
 	cfg.CallTimeout = 30 * time.Second // fuel, not the backstop, must stop it
 	cfg.QuarantineFailures = 1 << 30
@@ -86,7 +86,7 @@ func TestRow9LoopFreeRunaway(t *testing.T) {
 // modules still answer (a regression: the module used to wait out the
 // request deadline for its slot, and the modules after it then failed as
 // "busy" too).
-func TestRow9StuckBudgetKeepsNeighbours(t *testing.T) {
+func TestStuckBudgetKeepsNeighbours(t *testing.T) {
 	cfg := testConfig()
 	cfg.Fuel = 1 << 62
 	cfg.CallTimeout = 100 * time.Millisecond
@@ -122,7 +122,7 @@ func TestRow9StuckBudgetKeepsNeighbours(t *testing.T) {
 // Row 10: a grow-bomb is DENY; the host's heap stays within the budget
 // while bombs run, and does not keep their memory afterwards; a module whose
 // minimum memory is over the limit is refused at load.
-func TestRow10MemoryBombs(t *testing.T) {
+func TestMemoryBombs(t *testing.T) {
 	// Peak: concurrent bombs at the default 32 MiB limit (8 MiB in make
 	// test: growing is slow under -race).
 	cfg := testConfig()
@@ -235,7 +235,7 @@ func wasmSections(t testing.TB, b []byte) []int {
 // (where the cut still validates as WebAssembly) is never activated, for
 // every fixture and every built example or policy; the complete module keeps
 // serving. TestWatchSlowWriter times the slow writer.
-func TestRow14TruncatedCopiesNeverActivate(t *testing.T) {
+func TestTruncatedCopiesNeverActivate(t *testing.T) {
 	modules := map[string]string{}
 	for _, glob := range []string{"testdata/fixtures/*.wasm", buildDir + "/policies/*.wasm", buildDir + "/examples/*.wasm",
 		buildDir + "/examples/*/*.wasm"} {
@@ -300,7 +300,7 @@ func mustRead(t testing.TB, path string) []byte {
 // directory with changes the watcher sees. Every goroutine sees the
 // generation strictly increase, no reload fails, the final snapshot is the
 // directory's contents, and no goroutine outlives Watch and Close.
-func TestRow15ConcurrentReloads(t *testing.T) {
+func TestConcurrentReloads(t *testing.T) {
 	p, n := reliability.Scale(4, 32), reliability.Scale(25, 100)
 	baseline := runtime.NumGoroutine()
 	var final Status
@@ -404,7 +404,7 @@ func TestRow15ConcurrentReloads(t *testing.T) {
 // whose failures outlast the backstop (a stack overflow takes seconds with
 // wazero's compiler) was never quarantined and cost seconds of CPU per
 // request.
-func TestRow9LateFailuresCountTowardQuarantine(t *testing.T) {
+func TestLateFailuresCountTowardQuarantine(t *testing.T) {
 	cfg := testConfig()
 	cfg.CallTimeout = time.Millisecond // abandoned long before fuel stops fib(45) (about 30 ms)
 	cfg.Instances = 1
