@@ -209,134 +209,189 @@ func parse(wasm []byte) (*module, error) {
 	return m, nil
 }
 
-// read reads what Instrument needs from one section.
+// read reads what Instrument needs from one section, and refuses what must
+// not reach wazero. The code section is read later (see rewriteCode); the
+// others not named here are copied as they are.
 func (m *module) read(s wasmbin.Section) error {
 	c := s.Contents
-	if s.ID == secCustom {
+	switch s.ID {
+	case secCustom:
 		_, err := c.Name()
 		return err
-	}
-	var n uint32
-	switch s.ID {
-	case secType, secImport, secFunction, secTable, secMemory, secGlobal, secExport:
-		var err error
-		if n, err = c.U32(); err != nil {
-			return err
-		}
-	}
-	switch s.ID {
-	case secType:
-		for i := uint32(0); i < n; i++ {
-			p, v, err := readFuncType(&c)
-			if err != nil {
-				return err
-			}
-			m.params = append(m.params, p)
-			m.values = append(m.values, v)
-		}
-	case secImport:
-		for i := uint32(0); i < n; i++ {
-			at := c.Pos()
-			kind, err := readImport(&c)
-			if err != nil {
-				return err
-			}
-			switch kind {
-			case importGlobal:
-				m.importedGlobal++
-			case importFunc:
-				m.importedFunc++
-			case importTable:
-				if m.tables++; m.tables > MaxTables {
-					return errAt(ErrLimit, at, "more than %d tables", MaxTables)
-				}
-			}
-		}
-	case secFunction:
-		for i := uint32(0); i < n; i++ {
-			t, err := c.U32()
-			if err != nil {
-				return err
-			}
-			m.funcTypes = append(m.funcTypes, t)
-		}
-	case secTable:
-		for i := uint32(0); i < n; i++ {
-			at := c.Pos()
-			if err := readTableType(&c); err != nil {
-				return err
-			}
-			if m.tables++; m.tables > MaxTables {
-				return errAt(ErrLimit, at, "more than %d tables", MaxTables)
-			}
-		}
-	case secMemory:
-		for i := uint32(0); i < n; i++ {
-			if err := readLimits(&c); err != nil {
-				return err
-			}
-		}
+	case secType, secImport, secFunction, secTable, secMemory, secExport:
+		return m.readEntries(s)
 	case secGlobal:
-		m.definedGlobal = n
-		m.readGlobals(c, n)
-		return nil // copied as is
-	case secExport:
-		for i := uint32(0); i < n; i++ {
-			at := c.Pos()
-			name, err := c.Name()
-			if err != nil {
-				return err
-			}
-			if name == FuelGlobal || name == StackGlobal {
-				return errAt(ErrFuelExported, at, "export %q", name)
-			}
-			kind, err := c.Byte()
-			if err != nil {
-				return err
-			}
-			index, err := c.U32()
-			if err != nil {
-				return err
-			}
-			if kind == 0x00 {
-				m.escaping = append(m.escaping, index)
-			}
-			// The rewrite appends the fuel global after the module's
-			// own: an export naming it would export the fuel.
-			if kind == 0x03 && uint64(index) >= uint64(m.importedGlobal)+uint64(m.definedGlobal) {
-				return errAt(ErrInvalid, at, "export %q of global %d in a module with %d globals",
-					name, index, uint64(m.importedGlobal)+uint64(m.definedGlobal))
-			}
-		}
-	case secElement, secData:
-		// Copied as is, but a count that cannot fit makes wazero allocate
-		// for it (gigabytes) before it finds out: refuse it here.
 		n, err := c.U32()
 		if err != nil {
 			return err
 		}
-		if int64(n) > int64(c.Left()) {
-			return errAt(ErrMalformed, s.Contents.Pos(), "section %d claims %d entries in %d bytes", s.ID, n, c.Left())
-		}
-		if s.ID == secElement {
-			m.readElements(c, n)
-		}
-		return nil
+		m.definedGlobal = n
+		m.readGlobals(c, n)
+		return nil // copied as is
+	case secElement, secData:
+		return m.readSegments(s)
 	case secStart:
-		index, err := c.U32()
-		if err != nil {
-			m.opaque = true
-			return nil // copied as is; wazero reports it
+		m.readStart(c)
+	}
+	return nil
+}
+
+// readEntries reads the entries of section s, a count and then each entry
+// (see readEntry), and refuses bytes after the last one.
+func (m *module) readEntries(s wasmbin.Section) error {
+	c := s.Contents
+	n, err := c.U32()
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < n; i++ {
+		if err := m.readEntry(s.ID, &c); err != nil {
+			return err
 		}
-		m.escaping = append(m.escaping, index)
-		return nil
-	default:
-		return nil // copied as is, or the code section, read later
 	}
 	if !c.Done() {
 		return errAt(ErrMalformed, c.Pos(), "section %d has %d bytes after its last entry", s.ID, c.Left())
 	}
 	return nil
+}
+
+// readEntry reads one entry of a section of id id: a type, an import, a
+// function's type index, a table, a memory or an export.
+func (m *module) readEntry(id byte, c *wasmbin.Reader) error {
+	switch id {
+	case secType:
+		return m.readType(c)
+	case secImport:
+		return m.readImport(c)
+	case secFunction:
+		return m.readFunction(c)
+	case secTable:
+		return m.readTable(c)
+	case secMemory:
+		return readLimits(c)
+	}
+	return m.readExport(c) // secExport
+}
+
+// readType reads a function type, noting its parameter and value counts.
+func (m *module) readType(c *wasmbin.Reader) error {
+	p, v, err := readFuncType(c)
+	if err != nil {
+		return err
+	}
+	m.params = append(m.params, p)
+	m.values = append(m.values, v)
+	return nil
+}
+
+// readImport reads an import, counting imported functions, globals and
+// tables.
+func (m *module) readImport(c *wasmbin.Reader) error {
+	at := c.Pos()
+	kind, err := readImportDesc(c)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case importGlobal:
+		m.importedGlobal++
+	case importFunc:
+		m.importedFunc++
+	case importTable:
+		return m.addTable(at)
+	}
+	return nil
+}
+
+// readFunction reads a function's type index.
+func (m *module) readFunction(c *wasmbin.Reader) error {
+	t, err := c.U32()
+	if err != nil {
+		return err
+	}
+	m.funcTypes = append(m.funcTypes, t)
+	return nil
+}
+
+// readTable reads a table type and counts the table.
+func (m *module) readTable(c *wasmbin.Reader) error {
+	at := c.Pos()
+	if err := readTableType(c); err != nil {
+		return err
+	}
+	return m.addTable(at)
+}
+
+// addTable counts a table, imported or defined at at, and refuses more than
+// MaxTables.
+func (m *module) addTable(at int) error {
+	if m.tables++; m.tables > MaxTables {
+		return errAt(ErrLimit, at, "more than %d tables", MaxTables)
+	}
+	return nil
+}
+
+// readExport reads an export: it refuses one named like the meter's
+// globals, or naming a global past the module's own, and notes exported
+// functions as escaping.
+func (m *module) readExport(c *wasmbin.Reader) error {
+	at := c.Pos()
+	name, err := c.Name()
+	if err != nil {
+		return err
+	}
+	if name == FuelGlobal || name == StackGlobal {
+		return errAt(ErrFuelExported, at, "export %q", name)
+	}
+	kind, err := c.Byte()
+	if err != nil {
+		return err
+	}
+	index, err := c.U32()
+	if err != nil {
+		return err
+	}
+	if kind == 0x00 {
+		m.escaping = append(m.escaping, index)
+	}
+	// The rewrite appends the fuel global after the module's own: an
+	// export naming it would export the fuel.
+	if kind == 0x03 && uint64(index) >= uint64(m.importedGlobal)+uint64(m.definedGlobal) {
+		return errAt(ErrInvalid, at, "export %q of global %d in a module with %d globals",
+			name, index, uint64(m.importedGlobal)+uint64(m.definedGlobal))
+	}
+	return nil
+}
+
+// readSegments reads the count of an element or data section, copied as
+// is: a count that cannot fit makes wazero allocate for it (gigabytes)
+// before it finds out, so it is refused here. Element segments note the
+// functions they hold (see readElements).
+func (m *module) readSegments(s wasmbin.Section) error {
+	c := s.Contents
+	n, err := c.U32()
+	if err != nil {
+		return err
+	}
+	if int64(n) > int64(c.Left()) {
+		return errAt(ErrMalformed, s.Contents.Pos(), "section %d claims %d entries in %d bytes", s.ID, n, c.Left())
+	}
+	if s.ID == secElement {
+		m.readElements(c, n)
+	}
+	return nil
+}
+
+// readStart notes the start function as escaping. The section is copied as
+// is: when it cannot be read, wazero reports it, and no function is
+// prepaid (opaque).
+func (m *module) readStart(c wasmbin.Reader) {
+	index, err := c.U32()
+	if err != nil {
+		m.opaque = true
+		return
+	}
+	m.escaping = append(m.escaping, index)
 }
 
 // readFuncType reads a function type and returns its number of params and
@@ -396,8 +451,9 @@ const (
 	importGlobal = 0x03
 )
 
-// readImport reads one import and returns its kind.
-func readImport(c *wasmbin.Reader) (byte, error) {
+// readImportDesc reads one import (its module and name, and what it
+// imports) and returns its kind.
+func readImportDesc(c *wasmbin.Reader) (byte, error) {
 	for i := 0; i < 2; i++ {
 		if _, err := c.Name(); err != nil {
 			return 0, err
