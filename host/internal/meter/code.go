@@ -166,35 +166,24 @@ type frame struct {
 	opener int // the segment holding the block, loop or if instruction
 }
 
+// reset prepares f for the body r of defined function index, whose type has
+// params parameters; fuel is the fuel global's index, g the call graph (nil
+// in the first pass).
 func (f *funcBody) reset(r wasmbin.Reader, params, fuel uint32, g *graph, index int) {
 	f.r, f.params, f.fuel, f.g, f.index, f.info = r, params, fuel, g, index, nil
 	f.segs, f.inserts, f.frames, f.out = f.segs[:0], f.inserts[:0], f.frames[:0], f.out[:0]
 	f.blocks = 0
 }
 
+// rewrite reads the body's locals and scans its code; in the second pass
+// it then returns the body with the meter's locals and charges added.
 func (f *funcBody) rewrite() ([]byte, error) {
-	r := &f.r
-	start := r.Pos()
-	groups, err := r.U32()
+	start := f.r.Pos()
+	groups, err := f.readLocals()
 	if err != nil {
 		return nil, err
 	}
-	locals := uint64(f.params)
-	for i := uint32(0); i < groups; i++ {
-		n, err := r.U32()
-		if err != nil {
-			return nil, err
-		}
-		if err := readValType(r); err != nil {
-			return nil, err
-		}
-		locals += uint64(n)
-		if locals > MaxLocals {
-			return nil, errAt(ErrLimit, start, "more than %d locals (params included)", MaxLocals)
-		}
-	}
-	f.locals = locals
-	code := r.Pos()
+	code := f.r.Pos()
 	f.frames = append(f.frames, frame{op: 0, opener: -1})
 	f.segment(-1, true)
 	if err := f.scan(); err != nil {
@@ -208,43 +197,95 @@ func (f *funcBody) rewrite() ([]byte, error) {
 	// A function with a loop keeps the fuel in a local (a register), from
 	// its entry to each call and exit; one without charges the global.
 	f.global = !f.g.loops[f.index]
-	// Re-encode the locals with the fuel local (an i64) if needed and, for
-	// dynamic charges, a scratch i32.
-	f.local = uint32(locals)
-	scratch, added := f.local, uint32(0)
-	if !f.global {
-		scratch, added = scratch+1, 1
+	scratch, dynamic := f.addLocals()
+	out := f.appendLocals(f.out, groups, start, code, dynamic)
+	out = f.appendStackCharge(out, f.g.stack[f.index])
+	f.out = f.appendCode(out, code, scratch)
+	return f.out, nil
+}
+
+// readLocals reads the body's local declarations, refusing more than
+// MaxLocals with the parameters, sets f.locals and returns how many groups
+// declare them.
+func (f *funcBody) readLocals() (uint32, error) {
+	r := &f.r
+	start := r.Pos()
+	groups, err := r.U32()
+	if err != nil {
+		return 0, err
 	}
-	dynamic := false
+	locals := uint64(f.params)
+	for i := uint32(0); i < groups; i++ {
+		n, err := r.U32()
+		if err != nil {
+			return 0, err
+		}
+		if err := readValType(r); err != nil {
+			return 0, err
+		}
+		locals += uint64(n)
+		if locals > MaxLocals {
+			return 0, errAt(ErrLimit, start, "more than %d locals (params included)", MaxLocals)
+		}
+	}
+	f.locals = locals
+	return groups, nil
+}
+
+// addLocals places the locals the rewrite adds after the function's own,
+// so that no index moves: the fuel local (an i64) unless the function
+// charges the global, the stack local (an i64) when calls restore the stack
+// budget, and a scratch i32 when there are dynamic charges. It sets f.local,
+// f.restore and f.slocal, and returns the scratch local's index and whether
+// it is needed.
+func (f *funcBody) addLocals() (scratch uint32, dynamic bool) {
+	f.local = uint32(f.locals)
+	scratch = f.local
+	if !f.global {
+		scratch++
+	}
 	f.restore = false
 	for _, in := range f.inserts {
 		dynamic = dynamic || in.kind == insDynamic
 		f.restore = f.restore || in.kind == insRestore
 	}
 	if f.restore {
-		f.slocal, scratch, added = scratch, scratch+1, added+1
+		f.slocal, scratch = scratch, scratch+1
 	}
-	if dynamic {
-		added++
-	}
-	out := wasmbin.AppendU32(f.out, groups+added)
-	out = append(out, r.Data()[startOfGroups(r.Data(), start):code]...)
+	return scratch, dynamic
+}
+
+// appendLocals re-encodes the body's local declarations (groups groups,
+// from start to code) with a group for each local addLocals added.
+func (f *funcBody) appendLocals(out []byte, groups uint32, start, code int, dynamic bool) []byte {
+	var buf [6]byte
+	added := buf[:0] // one group of one local each
 	if !f.global {
-		out = append(out, 1, 0x7e)
+		added = append(added, 1, 0x7e)
 	}
 	if f.restore {
-		out = append(out, 1, 0x7e)
+		added = append(added, 1, 0x7e)
 	}
 	if dynamic {
-		out = append(out, 1, 0x7f)
+		added = append(added, 1, 0x7f)
 	}
-	out = f.appendStackCharge(out, f.g.stack[f.index])
+	out = wasmbin.AppendU32(out, groups+uint32(len(added)/2))
+	out = append(out, f.r.Data()[startOfGroups(f.r.Data(), start):code]...)
+	return append(out, added...)
+}
+
+// appendCode copies the body's code, from code to its end, with what scan
+// planned inserted: segment charges, dynamic charges (with the scratch
+// local) and, when the function keeps its fuel in a local, the flushes,
+// reloads and restores around calls and exits.
+func (f *funcBody) appendCode(out []byte, code int, scratch uint32) []byte {
+	data := f.r.Data()
 	prev := code
 	for _, in := range f.inserts {
 		if in.kind == insSegment && f.segs[in.arg].dropped || f.global && (in.kind == insFlush || in.kind == insReload) {
 			continue
 		}
-		out = append(out, r.Data()[prev:in.pos]...)
+		out = append(out, data[prev:in.pos]...)
 		prev = in.pos
 		switch in.kind {
 		case insSegment:
@@ -259,9 +300,7 @@ func (f *funcBody) rewrite() ([]byte, error) {
 			out = f.appendRestore(out)
 		}
 	}
-	out = append(out, r.Data()[prev:r.End()]...)
-	f.out = out
-	return out, nil
+	return append(out, data[prev:f.r.End()]...)
 }
 
 // startOfGroups returns the offset just after the locals' group count, which

@@ -214,23 +214,8 @@ func (f *funcBody) immediates(at int, op byte) error {
 		if l, err = r.U32(); err == nil && f.exits(l) {
 			f.flush(at)
 		}
-	case op == 0x0e: // br_table
-		var n, l uint32
-		if n, err = r.U32(); err != nil {
-			return err
-		}
-		// Each target is an edge the compiler works on (see MaxBlocks).
-		if f.blocks += int64(n) + 1; f.blocks > MaxBlocks {
-			return errAt(ErrLimit, at, "more than %d blocks in one function (see meter.MaxBlocks)", MaxBlocks)
-		}
-		exits := false
-		for i := uint64(0); i <= uint64(n) && err == nil; i++ {
-			l, err = r.U32()
-			exits = exits || f.exits(l)
-		}
-		if exits && err == nil {
-			f.flush(at)
-		}
+	case op == 0x0e:
+		err = f.brTable(at)
 	case op == 0x10: // call
 		var fn uint32
 		if fn, err = r.U32(); err == nil {
@@ -243,12 +228,6 @@ func (f *funcBody) immediates(at int, op byte) error {
 				f.call(at, t, false)
 			}
 		}
-	case op == 0x12 || op == 0x13:
-		return errAt(ErrUnsupported, at, "opcode %#02x (tail calls)", op)
-	case op == 0x14 || op == 0x15:
-		return errAt(ErrUnsupported, at, "opcode %#02x (typed function references)", op)
-	case op >= 0x06 && op <= 0x0a, op == 0x18, op == 0x19, op == 0x1f:
-		return errAt(ErrUnsupported, at, "opcode %#02x (exception handling)", op)
 	case op == 0x1a || op == 0x1b: // drop, select
 	case op == 0x1c: // select t*
 		var n uint32
@@ -297,16 +276,56 @@ func (f *funcBody) immediates(at int, op byte) error {
 		if fn, err = r.U32(); err == nil && f.info != nil {
 			f.info.refs = append(f.info.refs, fn)
 		}
+	default:
+		return unsupported(at, op)
+	}
+	return err
+}
+
+// brTable reads br_table's targets: each is an edge the compiler works on
+// (see MaxBlocks), and one that leaves the function flushes the fuel.
+func (f *funcBody) brTable(at int) error {
+	r := &f.r
+	n, err := r.U32()
+	if err != nil {
+		return err
+	}
+	if f.blocks += int64(n) + 1; f.blocks > MaxBlocks {
+		return errAt(ErrLimit, at, "more than %d blocks in one function (see meter.MaxBlocks)", MaxBlocks)
+	}
+	exits := false
+	for i := uint64(0); i <= uint64(n); i++ {
+		l, err := r.U32()
+		if err != nil {
+			return err
+		}
+		exits = exits || f.exits(l)
+	}
+	if exits {
+		f.flush(at)
+	}
+	return nil
+}
+
+// unsupported is the error for op, an opcode immediates does not read:
+// the proposal beyond WebAssembly core 2.0 it belongs to, or that it does
+// not exist.
+func unsupported(at int, op byte) error {
+	switch {
+	case op == 0x12 || op == 0x13:
+		return errAt(ErrUnsupported, at, "opcode %#02x (tail calls)", op)
+	case op == 0x14 || op == 0x15:
+		return errAt(ErrUnsupported, at, "opcode %#02x (typed function references)", op)
+	case op >= 0x06 && op <= 0x0a, op == 0x18, op == 0x19, op == 0x1f:
+		return errAt(ErrUnsupported, at, "opcode %#02x (exception handling)", op)
 	case op >= 0xd3 && op <= 0xd6:
 		return errAt(ErrUnsupported, at, "opcode %#02x (typed function references or GC)", op)
 	case op == 0xfb:
 		return errAt(ErrUnsupported, at, "opcode prefix 0xfb (GC)")
 	case op == 0xfe:
 		return errAt(ErrUnsupported, at, "opcode prefix 0xfe (threads and atomics)")
-	default:
-		return errAt(ErrUnsupported, at, "unknown opcode %#02x", op)
 	}
-	return err
+	return errAt(ErrUnsupported, at, "unknown opcode %#02x", op)
 }
 
 // blockType skips a block type: empty, a value type or a type index.
