@@ -12,6 +12,9 @@ import (
 
 // table is testdata/cases.json: the decision table that this package, the
 // host (host/rbac_test.go) and the HTTP API (host/backstage/internal/httpapi/rbac_test.go) run.
+// Those two read it with internal/testing/rbactable; this module is a guest's
+// and cannot import the host module's internal packages, so it keeps its own
+// copy of the types.
 type table struct {
 	Setups   map[string]setup `json:"setups"`
 	Cases    []tcase          `json:"cases"`
