@@ -41,8 +41,9 @@ var resyncEvery = 10 * time.Second
 // another resyncEvery (10 s). Reloads keep unchanged modules and
 // quarantines (see LoadDir).
 //
-// Watch returns an error only when dir cannot be watched or read at the
-// start; later failures are logged and the previous snapshot keeps serving.
+// Watch returns nil when ctx ends, even during the first load, and an
+// error only when dir cannot be watched or read at the start; later
+// failures are logged and the previous snapshot keeps serving.
 func (h *Host) Watch(ctx context.Context, dir string) error {
 	wt, err := h.newWatcher(dir)
 	if err != nil {
@@ -57,6 +58,11 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	// test, swapping files just as Watch started).
 	wt.loaded, wt.loadedRacy = fingerprint(dir)
 	if err := h.LoadDir(ctx, dir); err != nil {
+		if ctx.Err() != nil {
+			// Stopped, not failed: the load may even have finished, its
+			// answer lost to the cancellation in load's select.
+			return nil
+		}
 		return err
 	}
 	h.watchSidecars(wt.w, dir, wt.sidecars)

@@ -160,6 +160,19 @@ func TestWatchConfigMapSwap(t *testing.T) {
 		10*time.Second, 10*time.Millisecond)
 }
 
+// Stopping Watch during its first load is a stop, not a failure: Watch
+// returns nil, so `verdict serve` shutting down early does not report that
+// the policies failed to load. (A load cancelled just after it activated its
+// snapshot used to return "load failed: context canceled".)
+func TestWatchCancelledDuringFirstLoadReturnsNil(t *testing.T) {
+	h, err := New(context.Background(), testConfig(), nil)
+	require.NoError(t, err)
+	defer h.Close(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, h.Watch(ctx, fixtureDir(t, "allow-one")))
+}
+
 func TestWatchStopsCleanly(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	func() {
