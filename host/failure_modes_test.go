@@ -19,6 +19,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/stall"
 )
 
 // Tests for rows 9, 10, 14 and 15 of the reliability table (README.md,
@@ -87,6 +88,7 @@ func TestLoopFreeRunaway(t *testing.T) {
 // request deadline for its slot, and the modules after it then failed as
 // "busy" too).
 func TestStuckBudgetKeepsNeighbours(t *testing.T) {
+	stall.WithoutGC(t)
 	cfg := testConfig()
 	cfg.Fuel = 1 << 62
 	cfg.CallTimeout = 100 * time.Millisecond

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/testing/stall"
 )
 
 // testCacheDir is one compilation cache shared by every test package, so
@@ -306,6 +307,7 @@ func TestGuestLogAndOutputAreBounded(t *testing.T) {
 }
 
 func TestStuckCallsTurnReadinessRed(t *testing.T) {
+	stall.WithoutGC(t)
 	cfg := testConfig()
 	cfg.Instances = 1
 	cfg.Fuel = 1 << 62 // so that only the wall-clock backstop stops it

@@ -20,6 +20,7 @@ import (
 	"github.com/verdictpdp/verdict/host/backstage/internal/decisionlog"
 	"github.com/verdictpdp/verdict/host/backstage/internal/httpapi"
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/stall"
 )
 
 // The fail-closed invariant (DESIGN.md, "Failure semantics"): no path
@@ -215,6 +216,9 @@ func TestFailClosedInvariant(t *testing.T) {
 	var answers atomic.Int64
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.slow {
+				stall.WithoutGC(t)
+			}
 			e := startInvariant(t, tc)
 			if tc.prepare != nil {
 				tc.prepare(e)
