@@ -35,9 +35,10 @@
 //
 // Every item is answered once, in request order, with its id echoed as
 // given (duplicates included). An item whose resourceRef is an array is
-// asked as one host.Query per ref and answered with an array result, always,
-// even when every element is the same (Backstage would sometimes answer a
-// scalar; its clients accept both). A CONDITIONAL decision for an item that
+// asked as one host.Query per ref. It is answered with a scalar result when
+// no ref needed apply-conditions and every ref got the same ALLOW or DENY
+// with the same reason (as Backstage answers a definitive decision), else
+// with an array, one result per ref (appendResults in encode.go). A CONDITIONAL decision for an item that
 // carries a resourceRef is never returned: it is resolved through the
 // owning plugin's apply-conditions endpoint (WithConditions), batched per
 // plugin, and becomes the plugin's ALLOW or DENY; without a resolver, or
