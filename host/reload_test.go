@@ -11,6 +11,7 @@ import (
 
 	"github.com/verdictpdp/verdict/abi"
 	"github.com/verdictpdp/verdict/internal/testing/reliability"
+	"github.com/verdictpdp/verdict/internal/testing/stall"
 )
 
 func copyFixture(t testing.TB, dir, name, fixture string) {
@@ -235,6 +236,7 @@ func TestQuarantineCountsFuelNotOverload(t *testing.T) {
 	cfg.Instances = 1
 	cfg.Fuel = 1 << 62
 	cfg.CallTimeout = 100 * time.Millisecond
+	stall.WithoutGC(t)
 	h = newHost(t, cfg, "slow-recursion")
 	d := decideOne(t, h, basic("x"))
 	require.Equal(t, abi.Deny, d.Result)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdictpdp/verdict/abi"
+	"github.com/verdictpdp/verdict/internal/testing/stall"
 )
 
 // logRecorder is a slog.Handler that keeps every record's message and
@@ -180,6 +181,7 @@ func TestHostBudgetsResetEachCall(t *testing.T) {
 // calls the host gets nothing done (no log line) and is failed at once;
 // that failure, the host's initiative, does not count toward quarantine.
 func TestNoHostWorkAfterAbandon(t *testing.T) {
+	stall.WithoutGC(t) // else the caller may see the deadline only after the log call
 	opts := testOptions(t)
 	opts.CallTimeout = time.Millisecond // the spin outlives it many times over
 	opts.Fuel = 1e10                    // and does not run out of fuel
